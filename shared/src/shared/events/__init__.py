@@ -1,0 +1,14 @@
+"""Domain events: a transactional outbox, its relay, and a deduping subscriber."""
+
+from shared.events.envelope import Event
+from shared.events.outbox import OutboxRelay, add_event, outbox_table, processed_events_table
+from shared.events.subscriber import EventSubscriber
+
+__all__ = [
+    "Event",
+    "EventSubscriber",
+    "OutboxRelay",
+    "add_event",
+    "outbox_table",
+    "processed_events_table",
+]

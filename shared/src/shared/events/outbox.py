@@ -1,0 +1,174 @@
+"""Transactional outbox: an event is a row written in the same transaction as the change
+it describes, so it exists exactly when the change does. The relay publishes rows with
+publisher confirms and deletes them only after the broker acknowledged them, so a broker
+outage delays events but loses none (delivery is at least once; consumers dedupe on id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from shared.events.envelope import Event
+from shared.logging import current_request_id
+from shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
+
+log = structlog.get_logger("outbox")
+
+
+def outbox_table(metadata: MetaData, schema: str) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger, Identity(), primary_key=True),
+        Column("id", UUID(as_uuid=False), nullable=False, unique=True),
+        Column("type", String(128), nullable=False),
+        Column("payload", JSONB, nullable=False),
+        Column("tm_create", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        schema=schema,
+    )
+
+
+def processed_events_table(metadata: MetaData, schema: str) -> Table:
+    """Event ids a subscriber has applied, so a redelivered event is applied once."""
+    return Table(
+        "processed_events",
+        metadata,
+        Column("id", UUID(as_uuid=False), primary_key=True),
+        Column("tm_create", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        schema=schema,
+    )
+
+
+async def add_event(
+    session: AsyncSession, table: Table, publisher: str, event_type: str, data: Any
+) -> Event:
+    """Queue an event in the caller's transaction; it is published after commit."""
+    event = Event(type=event_type, publisher=publisher, request_id=current_request_id(), data=data)
+    await session.execute(
+        table.insert().values(
+            id=event.id, type=event.type, payload=json.loads(event.model_dump_json())
+        )
+    )
+    return event
+
+
+class OutboxRelay:
+    """Publishes outbox rows to the service's fanout exchange.
+
+    Woken right after a commit that added events (wake()), and polling every
+    `poll_interval` as well, to pick up rows left by a crash or by another replica.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        table: Table,
+        connection: AbstractRobustConnection,
+        exchange_name: str,
+        poll_interval: float = 1.0,
+        batch_size: int = 200,
+    ) -> None:
+        self._engine = engine
+        self._table = table
+        self._connection = connection
+        self._exchange_name = exchange_name
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+
+    async def start(self) -> None:
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        self._exchange = await self._channel.declare_exchange(
+            self._exchange_name, aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay:{self._exchange_name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        backoff = self._poll_interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(backoff):
+                    await self._wakeup.wait()
+            self._wakeup.clear()
+            try:
+                while await self.publish_batch() == self._batch_size:
+                    pass
+                backoff = self._poll_interval
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Broker or database down: keep the rows, retry with a capped backoff.
+                log.warning("outbox_publish_failed", error=f"{exc.__class__.__name__}: {exc}")
+                backoff = min(max(backoff * 2, 0.5), 10.0)
+
+    async def publish_batch(self) -> int:
+        """Publish up to one batch; returns how many rows were published."""
+        assert self._exchange is not None
+        table = self._table
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(table.c.seq, table.c.type, table.c.payload)
+                    .order_by(table.c.seq)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                OUTBOX_PENDING.labels(table.schema or "").set(0)
+                return 0
+            # Confirms are awaited together: one round trip per batch, not per event.
+            await asyncio.gather(
+                *(
+                    self._exchange.publish(
+                        aio_pika.Message(
+                            body=json.dumps(row.payload, separators=(",", ":")).encode(),
+                            content_type="application/json",
+                            message_id=row.payload.get("id"),
+                            type=row.type,
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        ),
+                        routing_key="",
+                    )
+                    for row in rows
+                )
+            )
+            await conn.execute(delete(table).where(table.c.seq.in_([row.seq for row in rows])))
+        for row in rows:
+            EVENTS_PUBLISHED.labels(self._exchange_name, row.type).inc()
+        return len(rows)

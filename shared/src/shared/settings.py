@@ -1,0 +1,32 @@
+"""Settings from the environment, with loopback defaults so `make run` needs no configuration."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/voip"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+class CommonSettings(BaseSettings):
+    """What every service needs. Unprefixed names are shared by all services on purpose:
+    one DATABASE_URL and one AMQP_URL configure the whole platform."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    amqp_url: str = Field(default=DEFAULT_AMQP_URL, validation_alias="AMQP_URL")
+    queue_prefix: str = Field(default="bin-manager", validation_alias="QUEUE_PREFIX")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    rpc_timeout: float = Field(default=3.0, validation_alias="RPC_TIMEOUT")
+    ops_host: str = Field(default="127.0.0.1", validation_alias="OPS_HOST")
+
+    def request_queue(self, service: str) -> str:
+        return f"{self.queue_prefix}.{service}.request"
+
+    def event_exchange(self, service: str) -> str:
+        return f"{self.queue_prefix}.{service}.event"
+
+    def subscribe_queue(self, service: str) -> str:
+        return f"{self.queue_prefix}.{service}.subscribe"
