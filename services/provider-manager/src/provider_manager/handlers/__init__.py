@@ -1,0 +1,1 @@
+"""RPC handlers: parse the request, call the service, shape the reply."""

@@ -1,0 +1,38 @@
+"""RPC handlers for /v1/providers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.contracts.providers import ProviderCreate, ProviderUpdate
+from shared.contracts.validation import parse_body
+from shared.pagination import parse_page_size, parse_page_token
+from shared.rpc import Reply, RpcContext
+
+from provider_manager.handlers.common import new_id, path_uuid
+from provider_manager.services.providers import ProviderService
+
+
+class ProviderHandlers:
+    def __init__(self, service: ProviderService) -> None:
+        self._service = service
+
+    async def list(self, ctx: RpcContext) -> dict[str, Any]:
+        size = parse_page_size(ctx.query.get("page_size"))
+        cursor = parse_page_token(ctx.query.get("page_token"))
+        items, token = await self._service.list(size, cursor)
+        return {"result": items, "next_page_token": token}
+
+    async def create(self, ctx: RpcContext) -> Reply:
+        body = parse_body(ProviderCreate, ctx.data)
+        return Reply(await self._service.create(new_id(ctx), body))
+
+    async def get(self, ctx: RpcContext) -> dict[str, Any]:
+        return await self._service.get(path_uuid(ctx))
+
+    async def update(self, ctx: RpcContext) -> dict[str, Any]:
+        provider_id = path_uuid(ctx)
+        return await self._service.update(provider_id, parse_body(ProviderUpdate, ctx.data))
+
+    async def delete(self, ctx: RpcContext) -> dict[str, Any]:
+        return await self._service.delete(path_uuid(ctx))

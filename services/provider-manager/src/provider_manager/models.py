@@ -1,0 +1,27 @@
+"""Rendering stored rows into the seeds' wire shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.timefmt import render, render_or_never
+from sqlalchemy import RowMapping
+
+
+def provider_wire(row: RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "type": row["type"],
+        "hostname": row["hostname"],
+        "tech_prefix": row["tech_prefix"],
+        "tech_postfix": row["tech_postfix"],
+        "tech_headers": row["tech_headers"],
+        "name": row["name"],
+        "detail": row["detail"],
+        "metadata": row["metadata"],
+        "health_status": row["health_status"],
+        "health_checked_at": render(row["health_checked_at"]),
+        "tm_create": render(row["tm_create"]),
+        "tm_update": render(row["tm_update"]),
+        "tm_delete": render_or_never(row["tm_delete"]),
+    }

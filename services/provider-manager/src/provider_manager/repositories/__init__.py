@@ -1,0 +1,1 @@
+"""Data access for provider-manager's own schema (SQLAlchemy Core, async)."""

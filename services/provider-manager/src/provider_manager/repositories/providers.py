@@ -1,0 +1,116 @@
+"""Provider rows. get() raises NotFound; find() returns None."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.errors import not_found
+from shared.pagination import PageCursor
+from sqlalchemy import RowMapping, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from provider_manager.tables import providers
+
+
+def provider_not_found(provider_id: str) -> Exception:
+    return not_found("PROVIDER_NOT_FOUND", f"provider {provider_id} not found")
+
+
+class ProviderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def insert(self, provider_id: str, values: dict[str, Any]) -> tuple[RowMapping, bool]:
+        """Insert once; a replay with the same id returns the stored row and created=False."""
+        now = func.statement_timestamp()
+        row = (
+            (
+                await self._session.execute(
+                    insert(providers)
+                    .values(id=provider_id, tm_create=now, tm_update=now, **values)
+                    .on_conflict_do_nothing(index_elements=[providers.c.id])
+                    .returning(*providers.c)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is not None:
+            return row, True
+        return await self.get(provider_id), False
+
+    async def find(self, provider_id: str) -> RowMapping | None:
+        result = await self._session.execute(select(providers).where(providers.c.id == provider_id))
+        return result.mappings().first()
+
+    async def get(self, provider_id: str) -> RowMapping:
+        row = await self.find(provider_id)
+        if row is None:
+            raise provider_not_found(provider_id)
+        return row
+
+    async def lock_active(self, provider_id: str) -> RowMapping:
+        """The undeleted provider, locked for the rest of the transaction."""
+        row = (
+            (
+                await self._session.execute(
+                    select(providers)
+                    .where(providers.c.id == provider_id, providers.c.tm_delete.is_(None))
+                    .with_for_update()
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise provider_not_found(provider_id)
+        return row
+
+    async def update(self, provider_id: str, values: dict[str, Any]) -> RowMapping:
+        row = (
+            (
+                await self._session.execute(
+                    update(providers)
+                    .where(providers.c.id == provider_id)
+                    .values(tm_update=func.clock_timestamp(), **values)
+                    .returning(*providers.c)
+                )
+            )
+            .mappings()
+            .one()
+        )
+        return row
+
+    async def soft_delete(self, provider_id: str) -> RowMapping:
+        now = func.statement_timestamp()
+        row = (
+            (
+                await self._session.execute(
+                    update(providers)
+                    .where(providers.c.id == provider_id, providers.c.tm_delete.is_(None))
+                    .values(tm_update=now, tm_delete=now)
+                    .returning(*providers.c)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise provider_not_found(provider_id)
+        return row
+
+    async def list_active(self, page_size: int, cursor: PageCursor | None) -> list[RowMapping]:
+        """One page plus one row, newest first, so the caller knows whether more exist."""
+        query = select(providers).where(providers.c.tm_delete.is_(None))
+        if cursor is not None:
+            if cursor.id is not None:
+                query = query.where(
+                    tuple_(providers.c.tm_create, providers.c.id) < (cursor.tm_create, cursor.id)
+                )
+            else:
+                query = query.where(providers.c.tm_create < cursor.tm_create)
+        query = query.order_by(providers.c.tm_create.desc(), providers.c.id.desc()).limit(
+            page_size + 1
+        )
+        return list((await self._session.execute(query)).mappings().all())

@@ -1,0 +1,1 @@
+"""provider-manager's rules: validation beyond types, state changes, events."""

@@ -1,0 +1,75 @@
+"""Provider lifecycle: create, read, list, update (hostname change resets health), delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.contracts.providers import ProviderCreate, ProviderUpdate
+from shared.events import OutboxRelay, add_event
+from shared.pagination import PageCursor, make_page_token
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from provider_manager.models import provider_wire
+from provider_manager.repositories.providers import ProviderRepository
+from provider_manager.settings import SERVICE
+from provider_manager.tables import outbox
+
+Wire = dict[str, Any]
+
+
+class ProviderService:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay | None
+    ) -> None:
+        self._sessions = sessions
+        self._relay = relay
+
+    def _published(self) -> None:
+        if self._relay is not None:
+            self._relay.wake()
+
+    async def create(
+        self, provider_id: str, body: ProviderCreate, metadata: dict[str, Any] | None = None
+    ) -> Wire:
+        async with self._sessions() as session, session.begin():
+            row, created = await ProviderRepository(session).insert(
+                provider_id, {**body.model_dump(), "metadata": metadata or {}}
+            )
+            wire = provider_wire(row)
+            if created:
+                await add_event(session, outbox, SERVICE, "provider_created", wire)
+        self._published()
+        return wire
+
+    async def get(self, provider_id: str) -> Wire:
+        async with self._sessions() as session:
+            return provider_wire(await ProviderRepository(session).get(provider_id))
+
+    async def list(self, page_size: int, cursor: PageCursor | None) -> tuple[list[Wire], str]:
+        async with self._sessions() as session:
+            rows = await ProviderRepository(session).list_active(page_size, cursor)
+        page = rows[:page_size]
+        more = len(rows) > page_size
+        token = make_page_token(page[-1]["tm_create"], page[-1]["id"]) if more else ""
+        return [provider_wire(row) for row in page], token
+
+    async def update(self, provider_id: str, body: ProviderUpdate) -> Wire:
+        async with self._sessions() as session, session.begin():
+            repo = ProviderRepository(session)
+            current = await repo.lock_active(provider_id)
+            values = body.changes()
+            if "hostname" in values and values["hostname"] != current["hostname"]:
+                # A result about the old host says nothing about the new one.
+                values["health_status"] = "unknown"
+                values["health_checked_at"] = None
+            wire = provider_wire(await repo.update(provider_id, values))
+            await add_event(session, outbox, SERVICE, "provider_updated", wire)
+        self._published()
+        return wire
+
+    async def delete(self, provider_id: str) -> Wire:
+        async with self._sessions() as session, session.begin():
+            wire = provider_wire(await ProviderRepository(session).soft_delete(provider_id))
+            await add_event(session, outbox, SERVICE, "provider_deleted", wire)
+        self._published()
+        return wire

@@ -1,0 +1,66 @@
+"""What a provider hostname may be: a DNS name or an IP literal, with an optional port."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+MAX_LENGTH = 255
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_PORT = re.compile(r"^[0-9]{1,5}$")
+
+
+def hostname_problem(value: str) -> str | None:
+    """Why `value` is not an acceptable hostname[:port], or None when it is."""
+    if not value:
+        return "must not be empty"
+    if len(value) > MAX_LENGTH:
+        return f"must be at most {MAX_LENGTH} characters"
+    if any(ch.isspace() for ch in value) or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "must not contain whitespace or control characters"
+    if "://" in value or value.lower().startswith(("sip:", "sips:", "tel:")):
+        return "must not include a scheme; give the host only, e.g. sip.example.com"
+    if "/" in value or "?" in value or "#" in value:
+        return "must not include a path"
+    if "@" in value:
+        return "must not include a user part"
+    host, port = _split_port(value)
+    if port is not None and (not _PORT.match(port) or not 1 <= int(port) <= 65535):
+        return "port must be a number between 1 and 65535"
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return "is not a valid IPv6 address"
+        return None
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return "is not a valid host, IPv4 or IPv6 address"
+        return None
+    labels = host.split(".")
+    if all(label.isdigit() for label in labels):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return "is not a valid IPv4 address"
+        return None
+    if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+        return "is not a valid DNS name"
+    if labels[-1].isdigit():
+        return "is not a valid DNS name (numeric top-level label)"
+    return None
+
+
+def _split_port(value: str) -> tuple[str, str | None]:
+    """Split host and port; a bare IPv6 address has no port (it needs brackets for one)."""
+    if value.startswith("["):
+        end = value.find("]")
+        if end != -1 and value[end + 1 : end + 2] == ":":
+            return value[: end + 1], value[end + 2 :]
+        return value, None
+    if value.count(":") == 1:
+        host, port = value.split(":")
+        return host, port
+    return value, None
