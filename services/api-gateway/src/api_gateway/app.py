@@ -1,0 +1,93 @@
+"""Builds the gateway: accounts, auth, RPC client, the aiohttp application."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+from shared.rpc import RpcClient
+from shared.runtime import ServiceApp
+
+from api_gateway.accounts import AccountStore
+from api_gateway.auth import Authenticator, TokenIssuer
+from api_gateway.keys import ACCOUNTS, AUTHENTICATOR, ISSUER, RPC, SETTINGS
+from api_gateway.middlewares import request_context
+from api_gateway.openapi import build_openapi
+from api_gateway.permissions import Permission
+from api_gateway.routes import ENDPOINTS, add_routes
+from api_gateway.settings import SCHEMA, SERVICE, Settings
+
+log = structlog.get_logger("gateway")
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: Settings, rpc: RpcClient, accounts: AccountStore) -> web.Application:
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    if secret is None:
+        log.warning("jwt_secret_unset", note="tokens will not survive a restart; set JWT_SECRET")
+        secret = secrets.token_urlsafe(48)
+    issuer = TokenIssuer(secret, settings.jwt_expiry_seconds)
+    app = web.Application(middlewares=[request_context], client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[RPC] = rpc
+    app[ACCOUNTS] = accounts
+    app[ISSUER] = issuer
+    app[AUTHENTICATOR] = Authenticator(issuer, accounts, settings.identity_cache_seconds)
+    add_routes(app, ENDPOINTS)
+    document = build_openapi(ENDPOINTS)
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/openapi.json", openapi)
+    return app
+
+
+class GatewayApp(ServiceApp):
+    name = SERVICE
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, settings.ops_port)
+        self.config = settings
+        self.port: int | None = None
+
+    async def on_start(self) -> None:
+        accounts = AccountStore(self.sessions)
+        await ensure_admin(self.config, accounts)
+        app = create_app(self.config, self.rpc, accounts)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, self.config.host, self.config.port, backlog=1024).start()
+        self.on_stop(runner.cleanup)
+        self.port = int(runner.addresses[0][1])
+        log.info("gateway_listening", host=self.config.host, port=self.port)
+
+
+async def ensure_admin(settings: Settings, accounts: AccountStore) -> None:
+    """The first start creates the admin; a generated password is printed once, never logged."""
+    if await accounts.account_exists(settings.admin_username):
+        return
+    given = settings.admin_password.get_secret_value() if settings.admin_password else None
+    password = given or secrets.token_urlsafe(16)
+    await accounts.create_account(
+        settings.admin_username,
+        password,
+        Permission.PROJECT_SUPER_ADMIN | Permission.CUSTOMER_ADMIN,
+    )
+    log.info("admin_account_created", username=settings.admin_username)
+    if given is None:
+        print(
+            f"\n*** Created admin account {settings.admin_username!r} with password: {password}"
+            "\n*** It is shown only this once. Set ADMIN_PASSWORD to choose it yourself.\n",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def migrate(settings: Settings) -> None:
+    from shared.migrations import upgrade
+
+    upgrade(settings.database_url, MIGRATIONS, SCHEMA)

@@ -1,0 +1,115 @@
+"""Who is calling: JWT (HS256 only) or access key, resolved to an Identity."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from aiohttp import web
+from shared.errors import AppError, ErrorStatus
+from shared.timefmt import utcnow
+from sqlalchemy import RowMapping
+
+from api_gateway.accounts import AccountStore, Identity
+from api_gateway.permissions import Permission
+
+
+def unauthenticated(reason: str, message: str) -> AppError:
+    return AppError(ErrorStatus.UNAUTHENTICATED, reason, message)
+
+
+@dataclass
+class TokenIssuer:
+    secret: str
+    expiry_seconds: int
+
+    def issue(self, account: RowMapping) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": account["id"],
+            "username": account["username"],
+            "customer_id": account["customer_id"],
+            "permission": account["permission"],
+            "iat": now,
+            "exp": now + self.expiry_seconds,
+        }
+        return jwt.encode(claims, self.secret, algorithm="HS256")
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            # Pinning the algorithm rejects alg=none and key-confusion tricks.
+            return jwt.decode(
+                token, self.secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+            )
+        except jwt.ExpiredSignatureError:
+            raise unauthenticated("TOKEN_EXPIRED", "the token has expired") from None
+        except jwt.PyJWTError:
+            raise unauthenticated("INVALID_TOKEN", "the token is not valid") from None
+
+
+@dataclass
+class Authenticator:
+    """Reads credentials from a request; the account is re-read (briefly cached) so a
+    deleted account or changed permission takes effect without waiting for token expiry."""
+
+    issuer: TokenIssuer
+    store: AccountStore
+    cache_seconds: float
+    _cache: dict[str, tuple[float, RowMapping | None]] = field(default_factory=dict)
+
+    async def identify(self, request: web.Request) -> Identity:
+        token = _bearer(request) or request.query.get("token") or request.cookies.get("token")
+        if token:
+            claims = self.issuer.verify(token)
+            account = await self._account(str(claims["sub"]))
+            if account is None:
+                raise unauthenticated("INVALID_TOKEN", "the token's account no longer exists")
+            return _identity(account, "token")
+        key = request.query.get("accesskey")
+        if key:
+            found = await self.store.account_by_accesskey(key, utcnow())
+            if found is None:
+                raise unauthenticated("INVALID_ACCESSKEY", "the access key is not valid")
+            return _identity(found, "accesskey")
+        raise unauthenticated(
+            "AUTHENTICATION_REQUIRED",
+            "send a token (?token=, Authorization: Bearer, or cookie) or ?accesskey=",
+        )
+
+    async def _account(self, account_id: str) -> RowMapping | None:
+        now = time.monotonic()
+        hit = self._cache.get(account_id)
+        if hit is not None and now - hit[0] < self.cache_seconds:
+            return hit[1]
+        account = await self.store.account(account_id)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[account_id] = (now, account)
+        return account
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _identity(account: RowMapping, via: str) -> Identity:
+    return Identity(
+        account_id=account["id"],
+        customer_id=account["customer_id"],
+        username=account["username"],
+        permission=Permission(account["permission"]),
+        via=via,
+    )
+
+
+def require(identity: Identity, permission: Permission) -> None:
+    if not identity.has(permission):
+        raise AppError(
+            ErrorStatus.PERMISSION_DENIED,
+            "PERMISSION_DENIED",
+            f"this needs the {permission.name} permission",
+        )

@@ -1,0 +1,16 @@
+"""Typed keys for what the aiohttp application holds."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from shared.rpc import RpcClient
+
+from api_gateway.accounts import AccountStore
+from api_gateway.auth import Authenticator, TokenIssuer
+from api_gateway.settings import Settings
+
+RPC = web.AppKey("rpc", RpcClient)
+SETTINGS = web.AppKey("settings", Settings)
+ACCOUNTS = web.AppKey("accounts", AccountStore)
+ISSUER = web.AppKey("issuer", TokenIssuer)
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)

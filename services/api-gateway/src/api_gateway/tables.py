@@ -1,0 +1,37 @@
+"""Tables in schema api_gateway: who may call the API. The gateway owns nothing else."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy.dialects.postgresql import UUID
+
+from api_gateway.settings import SCHEMA
+
+metadata = MetaData(schema=SCHEMA)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("customer_id", UUID(as_uuid=False), nullable=False),
+    Column("username", String(255), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("permission", Integer, nullable=False),
+    Column("tm_create", DateTime(timezone=True), nullable=False),
+    Column("tm_update", DateTime(timezone=True), nullable=False),
+    Column("tm_delete", DateTime(timezone=True), nullable=True),
+)
+
+accesskeys = Table(
+    "accesskeys",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("account_id", UUID(as_uuid=False), ForeignKey(accounts.c.id), nullable=False),
+    Column("name", String(255), nullable=False),
+    # Only the SHA-256 of the key is kept; the key itself is shown once at creation.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("token_prefix", String(16), nullable=False),
+    Column("tm_expire", DateTime(timezone=True), nullable=True),
+    Column("tm_create", DateTime(timezone=True), nullable=False),
+    Column("tm_delete", DateTime(timezone=True), nullable=True),
+)

@@ -1,0 +1,1 @@
+"""Tiny views: check input, make one RPC, render the reply."""

@@ -1,0 +1,64 @@
+"""Datagram -> SipRequest/SipResponse, tolerant of what real carriers send.
+
+Accepted beyond the strict grammar: LF-only line ends, folded header lines (RFC 3261 section
+7.3.1), leading CRLFs (keep-alives), spaces around the header colon. The splitter does the
+minimum: header lines become (name, value) pairs; nothing else is parsed until asked for.
+"""
+
+from __future__ import annotations
+
+from shared.sip.errors import SipParseError
+from shared.sip.message import Headers, SipRequest, SipResponse
+
+
+def _split_head_body(data: bytes) -> tuple[bytes, bytes]:
+    # The first empty line ends the head, whichever line-end style the sender used.
+    crlf = data.find(b"\n\r\n")
+    lf = data.find(b"\n\n")
+    if crlf < 0 and lf < 0:
+        return data, b""
+    if lf < 0 or 0 <= crlf < lf:
+        return data[:crlf], data[crlf + 3 :]
+    return data[:lf], data[lf + 2 :]
+
+
+def parse_message(data: bytes) -> SipRequest | SipResponse:
+    data = data.lstrip(b"\r\n")
+    if not data:
+        raise SipParseError("empty datagram")
+    head, body = _split_head_body(data)
+    text = head.decode("utf-8", "replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    start = lines[0]
+    items: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        if line[0] in " \t":
+            if not items:
+                raise SipParseError("continuation line before the first header")
+            name, value = items[-1]
+            items[-1] = (name, f"{value} {line.strip()}" if value else line.strip())
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise SipParseError(f"header line without colon: {line[:80]!r}")
+        items.append((name.strip(), value.strip()))
+    headers = Headers(items)
+    if body:
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) < len(body):
+            body = body[: int(length)]
+    if start.startswith("SIP/"):
+        parts = start.split(" ", 2)
+        if len(parts) < 2 or not parts[1].isdigit() or len(parts[1]) != 3:
+            raise SipParseError(f"invalid status line: {start[:80]!r}")
+        if parts[0].upper() != "SIP/2.0":
+            raise SipParseError(f"unsupported SIP version: {parts[0]!r}")
+        return SipResponse(int(parts[1]), parts[2].strip() if len(parts) > 2 else "", headers, body)
+    parts = start.split()
+    if len(parts) != 3 or parts[2].upper() != "SIP/2.0":
+        raise SipParseError(f"invalid request line: {start[:80]!r}")
+    return SipRequest(parts[0], parts[1], headers, body)

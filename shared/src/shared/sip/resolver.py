@@ -1,0 +1,352 @@
+"""RFC 3263 server location for UDP: which (ip, port) pairs to try, in order, for a host.
+
+- IP literal -> itself (port or 5060), no lookup.
+- name with an explicit port -> A (AAAA) of the name, that port.
+- bare name -> SRV `_sip._udp.<name>` (priority order, RFC 2782 weighted shuffle within a
+  priority); no SRV -> A (AAAA) of the name on 5060.
+
+NAPTR is skipped on purpose: the platform only speaks SIP over UDP. /etc/hosts is consulted
+before DNS for addresses. Answers (negative ones too) are cached, and concurrent lookups of
+the same name share one query, so a check round over thousands of carriers costs one lookup
+per distinct name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, NamedTuple, TypeVar
+
+import dns.asyncresolver
+import dns.exception
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+
+from shared.sip.errors import ResolutionError, SipParseError
+from shared.sip.uri import SipUri, is_ip_literal, split_host_port
+
+DEFAULT_SIP_PORT = 5060
+
+T = TypeVar("T")
+
+
+class Target(NamedTuple):
+    """One place to send to; a tuple so it can be handed to sendto as is."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class SrvRecord:
+    priority: int
+    weight: int
+    port: int
+    target: str
+
+
+def order_srv(records: Sequence[SrvRecord], rng: random.Random | None = None) -> list[SrvRecord]:
+    """RFC 2782 order: ascending priority; within one priority a weighted random draw."""
+    rng = rng or random.Random()
+    ordered: list[SrvRecord] = []
+    for priority in sorted({r.priority for r in records}):
+        # zero-weight records go first so that they are picked only when the draw lands on 0
+        group = sorted((r for r in records if r.priority == priority), key=lambda r: r.weight != 0)
+        while group:
+            draw = rng.randint(0, sum(r.weight for r in group))
+            running = 0
+            for i, record in enumerate(group):
+                running += record.weight
+                if running >= draw:
+                    ordered.append(group.pop(i))
+                    break
+    return ordered
+
+
+@dataclass(slots=True)
+class _Entry(Generic[T]):
+    expires: float
+    value: T | None
+    error: ResolutionError | None
+
+
+class _TtlCache(Generic[T]):
+    """TTL cache whose misses are fetched once however many callers ask at the same time."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry[T]] = {}
+        self._pending: dict[str, asyncio.Future[T]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    async def get(
+        self,
+        key: str,
+        fetch: Callable[[], Awaitable[tuple[T, float]]],
+        error_ttl: Callable[[ResolutionError], float],
+    ) -> T:
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        if entry is not None and entry.expires > now:
+            self.hits += 1
+            if entry.error is not None:
+                raise entry.error
+            assert entry.value is not None
+            return entry.value
+        pending = self._pending.get(key)
+        if pending is not None:
+            self.hits += 1
+            return await asyncio.shield(pending)
+        self.misses += 1
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            value, ttl = await fetch()
+        except ResolutionError as exc:
+            self._entries[key] = _Entry(time.monotonic() + error_ttl(exc), None, exc)
+            future.set_exception(exc)
+            future.exception()  # consumed: nobody else may be waiting
+            raise
+        except BaseException as exc:
+            future.set_exception(ResolutionError(key, f"lookup aborted: {exc!r}"))
+            future.exception()
+            raise
+        else:
+            self._entries[key] = _Entry(time.monotonic() + ttl, value, None)
+            future.set_result(value)
+            return value
+        finally:
+            del self._pending[key]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class _HostsFile:
+    """/etc/hosts, re-read when its mtime changes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._mtime: float | None = None
+        self._names: dict[str, list[str]] = {}
+
+    def lookup(self, name: str) -> list[str]:
+        try:
+            mtime = os.stat(self.path).st_mtime
+        except OSError:
+            return []
+        if mtime != self._mtime:
+            self._names = self._load()
+            self._mtime = mtime
+        return self._names.get(name.lower().rstrip("."), [])
+
+    def _load(self) -> dict[str, list[str]]:
+        names: dict[str, list[str]] = {}
+        try:
+            text = self.path.read_text(errors="replace")
+        except OSError:
+            return names
+        for line in text.splitlines():
+            fields = line.split("#", 1)[0].split()
+            if len(fields) < 2 or not is_ip_literal(fields[0]):
+                continue
+            for name in fields[1:]:
+                addrs = names.setdefault(name.lower(), [])
+                if fields[0] not in addrs:
+                    addrs.append(fields[0])
+        return names
+
+
+def parse_nameserver(spec: str) -> dns.nameserver.Nameserver:
+    """`1.2.3.4`, `1.2.3.4:5353` or `[::1]:5353` -> a dnspython UDP/TCP nameserver."""
+    host, port = split_host_port(spec)
+    return dns.nameserver.Do53Nameserver(host, port or 53)
+
+
+class SipResolver:
+    """RFC 3263 resolver with a TTL cache; share one instance per process."""
+
+    def __init__(
+        self,
+        *,
+        nameservers: Sequence[str] | None = None,
+        lifetime: float = 2.0,
+        hosts_file: str | Path | None = "/etc/hosts",
+        hosts_ttl: float = 60.0,
+        negative_ttl: float = 15.0,
+        failure_ttl: float = 5.0,
+        min_ttl: float = 5.0,
+        max_ttl: float = 3600.0,
+        ipv6: bool = False,
+        rng: random.Random | None = None,
+    ) -> None:
+        """`nameservers` None means /etc/resolv.conf. `lifetime` bounds one resolve() call.
+
+        `negative_ttl` applies to NXDOMAIN/no-data, `failure_ttl` to timeouts and SERVFAIL.
+        `ipv6` adds AAAA lookups (after A) for transports that can use them.
+        """
+        if nameservers is None:
+            self._dns = dns.asyncresolver.Resolver()
+        else:
+            self._dns = dns.asyncresolver.Resolver(configure=False)
+            self._dns.nameservers = [parse_nameserver(ns) for ns in nameservers]
+        self._dns.timeout = lifetime
+        self._dns.lifetime = lifetime
+        self.lifetime = lifetime
+        self._hosts = _HostsFile(hosts_file) if hosts_file is not None else None
+        self.hosts_ttl = hosts_ttl
+        self.negative_ttl = negative_ttl
+        self.failure_ttl = failure_ttl
+        self.min_ttl = min_ttl
+        self.max_ttl = max_ttl
+        self.ipv6 = ipv6
+        self._rng = rng or random.Random()
+        self._srv_cache: _TtlCache[list[SrvRecord]] = _TtlCache()
+        self._addr_cache: _TtlCache[list[str]] = _TtlCache()
+        self.queries = 0  # DNS queries actually sent
+
+    # -- public API --------------------------------------------------------------------------
+
+    async def resolve(self, target: str, *, default_port: int = DEFAULT_SIP_PORT) -> list[Target]:
+        """`host`, `host:port`, IPv4 or `[IPv6]` (optionally with port) -> ordered targets."""
+        try:
+            host, port = split_host_port(target)
+        except SipParseError as exc:
+            raise ResolutionError(target, str(exc)) from None
+        return await self.resolve_host(host, port, default_port=default_port)
+
+    async def resolve_uri(self, uri: SipUri) -> list[Target]:
+        """Next-hop addresses for a SIP URI (maddr honoured, as RFC 3263 section 4 says)."""
+        host = uri.param("maddr") or uri.host
+        return await self.resolve_host(host, uri.port)
+
+    async def resolve_host(
+        self, host: str, port: int | None, *, default_port: int = DEFAULT_SIP_PORT
+    ) -> list[Target]:
+        host = host.strip().rstrip(".")
+        if not host:
+            raise ResolutionError(host, "empty host")
+        if is_ip_literal(host):
+            return [Target(host, port or default_port)]
+        deadline = time.monotonic() + self.lifetime
+        if port is not None:
+            return [Target(a, port) for a in await self._addresses(host, deadline)]
+        try:
+            records = await self._srv_cache.get(
+                f"_sip._udp.{host}", lambda: self._fetch_srv(host, deadline), self._error_ttl
+            )
+        except ResolutionError:
+            records = []  # RFC 3263 section 4.2: a failed SRV query falls back to A records
+        if not records:
+            return [Target(a, default_port) for a in await self._addresses(host, deadline)]
+        if any(r.target in ("", ".") for r in records):
+            raise ResolutionError(host, "SRV target '.' says SIP over UDP is not offered")
+        targets: list[Target] = []
+        problems: list[str] = []
+        for record in order_srv(records, self._rng):
+            try:
+                addrs = await self._addresses(record.target, deadline)
+            except ResolutionError as exc:
+                problems.append(exc.reason)
+                continue
+            targets.extend(Target(a, record.port) for a in addrs if Target(a, record.port) not in targets)
+        if not targets:
+            raise ResolutionError(host, "no SRV target resolves: " + "; ".join(problems))
+        return targets
+
+    def clear_cache(self) -> None:
+        self._srv_cache.clear()
+        self._addr_cache.clear()
+
+    @property
+    def cache_hits(self) -> int:
+        return self._srv_cache.hits + self._addr_cache.hits
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _error_ttl(self, error: ResolutionError) -> float:
+        return self.negative_ttl if error.reason.startswith(("NXDOMAIN", "no ")) else self.failure_ttl
+
+    def _ttl(self, ttl: float) -> float:
+        return min(self.max_ttl, max(self.min_ttl, ttl))
+
+    async def _addresses(self, name: str, deadline: float) -> list[str]:
+        if self._hosts is not None:
+            found = self._hosts.lookup(name)
+            if not self.ipv6:
+                found = [a for a in found if ":" not in a]
+            if found:
+                return found
+        return await self._addr_cache.get(
+            name.lower(), lambda: self._fetch_addresses(name, deadline), self._error_ttl
+        )
+
+    async def _fetch_srv(self, host: str, deadline: float) -> tuple[list[SrvRecord], float]:
+        qname = f"_sip._udp.{host}."
+        answer = await self._query(qname, dns.rdatatype.SRV, deadline)
+        if answer is None:
+            return [], self.negative_ttl
+        records = [
+            SrvRecord(
+                priority=int(rd.priority),
+                weight=int(rd.weight),
+                port=int(rd.port),
+                target=rd.target.to_text(omit_final_dot=True),
+            )
+            for rd in answer
+        ]
+        return records, self._ttl(answer.rrset.ttl if answer.rrset is not None else 0)
+
+    async def _fetch_addresses(self, name: str, deadline: float) -> tuple[list[str], float]:
+        rdtypes = [dns.rdatatype.A, dns.rdatatype.AAAA] if self.ipv6 else [dns.rdatatype.A]
+        addrs: list[str] = []
+        ttls: list[float] = []
+        for rdtype in rdtypes:
+            answer = await self._query(name + ".", rdtype, deadline, raise_nxdomain=True)
+            if answer is not None and answer.rrset is not None:
+                addrs.extend(rd.address for rd in answer)
+                ttls.append(answer.rrset.ttl)
+        if not addrs:
+            raise ResolutionError(name, "no address record (A" + ("/AAAA)" if self.ipv6 else ")"))
+        return addrs, self._ttl(min(ttls))
+
+    async def _query(
+        self,
+        qname: str,
+        rdtype: dns.rdatatype.RdataType,
+        deadline: float,
+        *,
+        raise_nxdomain: bool = False,
+    ) -> dns.resolver.Answer | None:
+        """One query; None when the name has no such record (or does not exist, for SRV)."""
+        remaining = deadline - time.monotonic()
+        name = qname.rstrip(".")
+        if remaining <= 0:
+            raise ResolutionError(name, f"DNS lifetime of {self.lifetime:g}s exceeded")
+        self.queries += 1
+        try:
+            return await self._dns.resolve(
+                qname, rdtype, lifetime=remaining, search=False, raise_on_no_answer=True
+            )
+        except dns.resolver.NXDOMAIN:
+            if raise_nxdomain:
+                raise ResolutionError(name, "NXDOMAIN (the name does not exist)") from None
+            return None
+        except dns.resolver.NoAnswer:
+            return None
+        except dns.exception.Timeout:
+            raise ResolutionError(name, f"DNS timeout after {self.lifetime:g}s") from None
+        except dns.resolver.NoNameservers as exc:
+            raise ResolutionError(name, f"DNS failure (SERVFAIL/REFUSED): {exc}") from None
+        except (dns.exception.DNSException, OSError, socket.gaierror) as exc:
+            raise ResolutionError(name, f"DNS error: {exc}") from None

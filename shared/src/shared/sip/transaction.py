@@ -1,0 +1,124 @@
+"""Non-INVITE client transaction over UDP (RFC 3261 section 17.1.2).
+
+Timers run as loop callbacks rather than tasks: thousands of concurrent probes then cost one
+future and two timer handles each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from shared.sip.errors import TransactionTimeout, TransportError
+from shared.sip.ids import BRANCH_MAGIC
+from shared.sip.message import SipRequest, SipResponse
+from shared.sip.timers import DEFAULT_TIMERS, SipTimers
+from shared.sip.transport import Address, UdpTransport
+
+ProvisionalCallback = Callable[[SipResponse], None]
+
+
+class NonInviteClientTransaction:
+    """Send `request` to `destination`, retransmit per Timer E, finish on a final response.
+
+    `timeout` is Timer F (default 64*T1). `await run()` returns the final response or raises
+    TransactionTimeout (carrying the last provisional, if one came) or TransportError.
+    """
+
+    def __init__(
+        self,
+        transport: UdpTransport,
+        request: SipRequest,
+        destination: Address,
+        *,
+        timers: SipTimers = DEFAULT_TIMERS,
+        timeout: float | None = None,
+        on_provisional: ProvisionalCallback | None = None,
+    ) -> None:
+        if request.method in ("INVITE", "ACK"):
+            raise ValueError(f"{request.method} does not use a non-INVITE transaction")
+        branch = request.branch
+        if branch is None or not branch.startswith(BRANCH_MAGIC):
+            raise ValueError("request needs a top Via with an RFC 3261 branch")
+        self.transport = transport
+        self.request = request
+        self.destination = destination
+        self.branch = branch
+        self.method = request.method
+        self.timers = timers
+        self.timeout = timers.timer_f if timeout is None else timeout
+        self.on_provisional = on_provisional
+        self.sent_count = 0
+        self.started_at: float | None = None  # time.monotonic() of the first transmission
+        self.first_response_at: float | None = None
+        self.last_provisional: SipResponse | None = None
+        self._data = request.to_bytes()
+        self._future: asyncio.Future[SipResponse] | None = None
+        self._interval = timers.t1
+        self._timer_e: asyncio.TimerHandle | None = None
+        self._timer_f: asyncio.TimerHandle | None = None
+
+    async def run(self) -> SipResponse:
+        if self._future is not None:
+            raise RuntimeError("a transaction runs once")
+        loop = asyncio.get_running_loop()
+        self._future = loop.create_future()
+        self.transport.register_transaction(self.branch, self.method, self._on_response)
+        try:
+            self.started_at = time.monotonic()
+            self._transmit()
+            self._timer_e = loop.call_later(self._interval, self._on_timer_e)
+            self._timer_f = loop.call_later(self.timeout, self._on_timer_f)
+            return await self._future
+        finally:
+            if self._timer_e is not None:
+                self._timer_e.cancel()
+            if self._timer_f is not None:
+                self._timer_f.cancel()
+            # Timer K only absorbs retransmitted finals; unmatched responses are dropped anyway.
+            self.transport.unregister_transaction(self.branch, self.method)
+
+    def _transmit(self) -> None:
+        self.transport.send(self._data, self.destination)
+        self.sent_count += 1
+
+    def _on_response(self, response: SipResponse, addr: Address) -> None:
+        future = self._future
+        if future is None or future.done():
+            return
+        if self.first_response_at is None:
+            self.first_response_at = time.monotonic()
+        if response.status_code < 200:
+            self.last_provisional = response
+            if self.on_provisional is not None:
+                self.on_provisional(response)
+            return
+        future.set_result(response)
+
+    def _on_timer_e(self) -> None:
+        future = self._future
+        if future is None or future.done():
+            return
+        try:
+            self._transmit()
+        except TransportError as exc:
+            future.set_exception(exc)
+            return
+        # Trying: double up to T2; Proceeding (a 1xx came): retransmit every T2.
+        if self.last_provisional is None:
+            self._interval = min(self._interval * 2, self.timers.t2)
+        else:
+            self._interval = self.timers.t2
+        self._timer_e = asyncio.get_running_loop().call_later(self._interval, self._on_timer_e)
+
+    def _on_timer_f(self) -> None:
+        future = self._future
+        if future is not None and not future.done():
+            future.set_exception(
+                TransactionTimeout(
+                    f"no final response to {self.method} from "
+                    f"{self.destination[0]}:{self.destination[1]} within {self.timeout:g}s",
+                    self.last_provisional,
+                )
+            )
