@@ -11,7 +11,12 @@ from pydantic.json_schema import models_json_schema
 from api_gateway.endpoints import Endpoint
 
 REF = "#/components/schemas/{model}"
-SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"tokenQuery": []}, {"tokenCookie": []}, {"accesskey": []}]
+SECURITY: list[dict[str, list[str]]] = [
+    {"bearer": []},
+    {"tokenQuery": []},
+    {"tokenCookie": []},
+    {"accesskey": []},
+]
 
 
 def _json(ref: str) -> dict[str, Any]:

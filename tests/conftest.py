@@ -1,0 +1,167 @@
+"""Platform fixtures: one throwaway database and queue prefix per test run, real PostgreSQL
+and RabbitMQ, services started in-process on ephemeral ports."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from api_gateway.app import GatewayApp
+from api_gateway.app import migrate as migrate_gateway
+from api_gateway.settings import Settings as GatewaySettings
+from call_manager.app import migrate as migrate_call_manager
+from call_manager.settings import Settings as CallManagerSettings
+from health_checker.app import migrate as migrate_health_checker
+from health_checker.settings import Settings as HealthCheckerSettings
+from provider_manager.app import ProviderManagerApp
+from provider_manager.app import migrate as migrate_provider_manager
+from provider_manager.settings import Settings as ProviderManagerSettings
+from shared.broker import connect
+from shared.db import async_url
+from shared.logging import configure_logging
+from shared.rpc import RpcClient
+from tests.support.backends import resolve_backends, with_database
+from tests.support.events import EventCollector
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "test-admin-password"
+JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
+SERVICES = ("provider-manager", "call-manager", "health-checker")
+
+
+@pytest.fixture(scope="session")
+def backends() -> Iterator[tuple[str, str]]:
+    with ExitStack() as stack:
+        yield resolve_backends(stack)
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    admin = async_url(with_database(server_url, "postgres")).replace("+asyncpg", "")
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def platform_env(backends: tuple[str, str], run_id: str) -> Iterator[dict[str, Any]]:
+    """Settings every in-process service of this run shares; all four schemas migrated."""
+    configure_logging("tests", "WARNING")
+    server_url, amqp_url = backends
+    name = f"voip_test_{run_id}"
+    env: dict[str, Any] = {
+        "DATABASE_URL": with_database(server_url, name),
+        "AMQP_URL": amqp_url,
+        "QUEUE_PREFIX": f"test-{run_id}",
+    }
+    migrate_provider_manager(ProviderManagerSettings.model_validate(env))
+    migrate_gateway(GatewaySettings.model_validate(env))
+    migrate_call_manager(CallManagerSettings.model_validate(env))
+    migrate_health_checker(HealthCheckerSettings.model_validate(env))
+    yield env
+    asyncio.run(_drop_database(server_url, name))
+
+
+@pytest.fixture(scope="session")
+async def broker(platform_env: dict[str, Any]) -> AsyncIterator[AbstractRobustConnection]:
+    connection = await connect(platform_env["AMQP_URL"], "tests")
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def rpc(broker: AbstractRobustConnection) -> AsyncIterator[RpcClient]:
+    client = RpcClient(broker, "tests", default_timeout=5.0)
+    await client.start()
+    yield client
+    await client.stop()
+
+
+@pytest.fixture(scope="session")
+def queues(platform_env: dict[str, Any]) -> dict[str, str]:
+    """Request queue of each service in this run."""
+    prefix = platform_env["QUEUE_PREFIX"]
+    return {name: f"{prefix}.{name}.request" for name in SERVICES}
+
+
+@pytest.fixture(scope="session")
+def exchanges(platform_env: dict[str, Any]) -> dict[str, str]:
+    prefix = platform_env["QUEUE_PREFIX"]
+    return {name: f"{prefix}.{name}.event" for name in SERVICES}
+
+
+@pytest.fixture(scope="session")
+async def provider_manager(
+    platform_env: dict[str, Any],
+) -> AsyncIterator[ProviderManagerApp]:
+    app = ProviderManagerApp(
+        ProviderManagerSettings.model_validate({**platform_env, "PROVIDER_MANAGER_OPS_PORT": 0})
+    )
+    await app.start()
+    yield app
+    await app.stop()
+
+
+@pytest.fixture(scope="session")
+async def gateway(
+    platform_env: dict[str, Any], provider_manager: ProviderManagerApp
+) -> AsyncIterator[GatewayApp]:
+    app = GatewayApp(
+        GatewaySettings.model_validate(
+            {
+                **platform_env,
+                "GATEWAY_PORT": 0,
+                "GATEWAY_OPS_PORT": 0,
+                "ADMIN_USERNAME": ADMIN_USERNAME,
+                "ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "JWT_SECRET": JWT_SECRET,
+            }
+        )
+    )
+    await app.start()
+    yield app
+    await app.stop()
+
+
+@pytest.fixture(scope="session")
+async def http(gateway: GatewayApp) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{gateway.port}") as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+async def admin_token(http: aiohttp.ClientSession) -> str:
+    async with http.post(
+        "/auth/login", json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+        return str((await resp.json())["token"])
+
+
+@pytest.fixture(scope="session")
+def admin_headers(admin_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {admin_token}"}
+
+
+@pytest.fixture
+async def events(
+    broker: AbstractRobustConnection, exchanges: dict[str, str]
+) -> AsyncIterator[EventCollector]:
+    collector = EventCollector()
+    await collector.start(broker, *exchanges.values())
+    yield collector
+    await collector.stop()

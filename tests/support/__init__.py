@@ -1,0 +1,1 @@
+"""Fixtures' building blocks: real PostgreSQL and RabbitMQ, services started in-process."""
