@@ -118,7 +118,12 @@ async def run_until_signal(app: ServiceApp) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await app.start()
+    try:
+        await app.start()
+    except Exception:
+        log.exception("service_start_failed")
+        await app.stop()
+        raise SystemExit(1) from None
     try:
         await stop.wait()
     finally:

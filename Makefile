@@ -1,0 +1,42 @@
+# The two commands of the quick start are `make run` and `make test`; everything they need
+# is installed from here (uv in a private tool venv, the workspace venv, sipp and
+# docker-compose from Debian's packages for the tests).
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV_PY := .venv/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := 3.11
+
+.PHONY: install system-tools run migrate test unit lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet 'uv==$(UV_VERSION)'
+
+install: $(UV) system-tools
+	$(UV) sync --frozen --all-packages --quiet
+
+system-tools:
+	@scripts/install-system-tools.sh
+
+run: install
+	$(VENV_PY) scripts/run_platform.py
+
+migrate: install
+	$(VENV_PY) scripts/run_platform.py --migrate-only
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+test: install lint
+	.venv/bin/pytest -q
+
+bench: install
+	$(VENV_PY) scripts/run_benchmarks.py
+
+clean:
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache
