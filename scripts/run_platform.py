@@ -83,7 +83,7 @@ async def pump(service: str, stream: asyncio.StreamReader) -> None:
 
 async def run_all() -> int:
     children: dict[str, asyncio.subprocess.Process] = {}
-    pumps = []
+    pumps: list[asyncio.Task[None]] = []
     for service in SERVICES:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -122,8 +122,8 @@ async def run_all() -> int:
             print(f"{name} did not stop in 10 s; killing PID {proc.pid}")
             proc.kill()
             await proc.wait()
-    for task in pumps:
-        task.cancel()
+    for pump_task in pumps:
+        pump_task.cancel()
     stopper.cancel()
     print("platform stopped")
     return code

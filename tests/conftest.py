@@ -13,7 +13,6 @@ import aiohttp
 import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
-
 from api_gateway.app import GatewayApp
 from api_gateway.app import migrate as migrate_gateway
 from api_gateway.settings import Settings as GatewaySettings
@@ -28,6 +27,7 @@ from shared.broker import connect
 from shared.db import async_url
 from shared.logging import configure_logging
 from shared.rpc import RpcClient
+
 from tests.support.backends import resolve_backends, with_database
 from tests.support.events import EventCollector
 
