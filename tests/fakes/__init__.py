@@ -1,0 +1,1 @@
+"""In-process and standalone fakes of external services used by tests."""
