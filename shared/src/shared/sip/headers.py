@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-# RFC 3261 section 25.1: a token is 1*(alphanum / - . ! % * _ + ` ' ~)
-TOKEN_RE = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
+# RFC 3261 section 25.1: a token is 1*(alphanum / - . ! % * _ + ` ' ~). Used with fullmatch:
+# `$` would also match before a trailing "\n" and let a name smuggle in a line break.
+TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 
 # Headers the stack writes itself; lower-case, compact forms (RFC 3261 section 7.3.3) included.
 RESERVED_HEADERS: frozenset[str] = frozenset(
@@ -34,6 +35,8 @@ RESERVED_HEADERS: frozenset[str] = frozenset(
         "l",
         "content-type",
         "c",
+        # Content-Encoding; Content-* in general is refused below (DESIGN section 6).
+        "e",
         "privacy",
         "p-asserted-identity",
     }
@@ -47,9 +50,10 @@ def header_name_problem(name: str) -> str | None:
     """Why `name` cannot be a user-supplied header name, or None when it can."""
     if not name:
         return "header name must not be empty"
-    if not TOKEN_RE.match(name):
+    if not TOKEN_RE.fullmatch(name):
         return f"header name {name!r} is not an RFC 3261 token"
-    if name.lower() in RESERVED_HEADERS:
+    # Content-* describe the body the stack writes (SDP); a user value would corrupt it.
+    if name.lower() in RESERVED_HEADERS or name.lower().startswith("content-"):
         return f"header {name!r} is reserved and set by the platform"
     return None
 

@@ -129,7 +129,9 @@ class Headers:
 class SipMessage:
     __slots__ = ("body", "headers")
 
-    def __init__(self, headers: Headers | Iterable[tuple[str, str]] = (), body: bytes = b"") -> None:
+    def __init__(
+        self, headers: Headers | Iterable[tuple[str, str]] = (), body: bytes = b""
+    ) -> None:
         self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         self.body = body
 

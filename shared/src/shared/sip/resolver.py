@@ -259,7 +259,9 @@ class SipResolver:
             except ResolutionError as exc:
                 problems.append(exc.reason)
                 continue
-            targets.extend(Target(a, record.port) for a in addrs if Target(a, record.port) not in targets)
+            targets.extend(
+                Target(a, record.port) for a in addrs if Target(a, record.port) not in targets
+            )
         if not targets:
             raise ResolutionError(host, "no SRV target resolves: " + "; ".join(problems))
         return targets
@@ -275,7 +277,9 @@ class SipResolver:
     # -- internals ---------------------------------------------------------------------------
 
     def _error_ttl(self, error: ResolutionError) -> float:
-        return self.negative_ttl if error.reason.startswith(("NXDOMAIN", "no ")) else self.failure_ttl
+        return (
+            self.negative_ttl if error.reason.startswith(("NXDOMAIN", "no ")) else self.failure_ttl
+        )
 
     def _ttl(self, ttl: float) -> float:
         return min(self.max_ttl, max(self.min_ttl, ttl))

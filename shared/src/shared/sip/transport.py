@@ -8,17 +8,18 @@ requests go to the dialog registered for their Call-ID, then to the out-of-dialo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 from shared.sip.errors import SipError, TransportError
 from shared.sip.ids import new_tag
 from shared.sip.message import SipMessage, SipRequest, SipResponse, build_response
 from shared.sip.parser import parse_message
-from shared.sip.uri import format_host, format_host_port
+from shared.sip.uri import format_host_port
 from shared.sip.via import top_branch
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class UdpTransport(asyncio.DatagramProtocol):
         self._family = socket.AF_INET
         self.local_host = ""
         self.local_port = 0
+        self.advertised_host = ""
         self.rcvbuf = 0
         # Caps requests awaiting their first response: beyond a few hundred the socket
         # buffers overflow and responses are lost, which would look like dead carriers.
@@ -76,7 +78,11 @@ class UdpTransport(asyncio.DatagramProtocol):
         *,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         rcvbuf: int = DEFAULT_RCVBUF,
+        advertise: str | None = None,
     ) -> UdpTransport:
+        """Bind `host:port` (port 0: ephemeral). `advertise` replaces the bound host in Via,
+        Contact and SDP, for a socket bound to 0.0.0.0 or behind static NAT.
+        """
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
@@ -90,6 +96,7 @@ class UdpTransport(asyncio.DatagramProtocol):
         self._family = family
         bound = sock.getsockname()
         self.local_host, self.local_port = bound[0], bound[1]
+        self.advertised_host = advertise or self.local_host
         self.rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         loop = asyncio.get_running_loop()
         await loop.create_datagram_endpoint(lambda: self, sock=sock)
@@ -100,11 +107,7 @@ class UdpTransport(asyncio.DatagramProtocol):
     @property
     def sent_by(self) -> str:
         """host:port for Via and Contact."""
-        return format_host_port(self.local_host, self.local_port)
-
-    @property
-    def local_host_for_uri(self) -> str:
-        return format_host(self.local_host)
+        return format_host_port(self.advertised_host, self.local_port)
 
     @property
     def is_ipv6(self) -> bool:
@@ -116,8 +119,8 @@ class UdpTransport(asyncio.DatagramProtocol):
     # -- asyncio protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self._transport = transport
+        # CPython's selector datagram transport does not subclass DatagramTransport
+        self._transport = cast(asyncio.DatagramTransport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
@@ -219,7 +222,9 @@ def _raise_rcvbuf(sock: socket.socket, size: int) -> None:
         try:
             sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, size)
         except OSError:
-            log.warning("SO_RCVBUF capped at %d bytes", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+            log.warning(
+                "SO_RCVBUF capped at %d bytes", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            )
 
 
 def default_request_handler(request: SipRequest, addr: Address, transport: UdpTransport) -> None:
@@ -245,7 +250,5 @@ def default_request_handler(request: SipRequest, addr: Address, transport: UdpTr
             to_tag=tag,
             extra_headers=[("Allow", "ACK, CANCEL, BYE, OPTIONS")],
         )
-    try:
+    with contextlib.suppress(TransportError):
         transport.send_message(response, addr)
-    except TransportError:
-        pass

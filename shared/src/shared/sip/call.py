@@ -1,0 +1,640 @@
+"""OutboundCall: one UAC call from INVITE to hangup (RFC 3261 sections 9, 12-15).
+
+    call = OutboundCall(transport, resolver, CallSpec(request_uri="sip:4930123@carrier.example"))
+    outcome = await call.invite(answer_timeout=60)      # ANSWERED, FAILED or CANCELLED event
+    async for event in call.events(): ...                # 1xx progress, answer, hangups
+    await call.cancel()   # while ringing;   await call.bye()   # once answered
+
+Rules kept here: the 2xx is ACKed by the dialog (new branch, sent to the Contact or the
+first Record-Route), retransmitted 2xx get the same ACK again, CANCEL waits for a
+provisional response, a 200 that crosses our CANCEL is ACKed and then BYEd, and in-dialog
+requests from the carrier (BYE above all) are answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from shared.sip.dialog import Dialog
+from shared.sip.errors import (
+    CallStateError,
+    ResolutionError,
+    SipError,
+    SipParseError,
+    TransactionTimeout,
+    TransportError,
+)
+from shared.sip.ids import new_branch, new_call_id, new_tag
+from shared.sip.invite_request import ALLOW, CallSpec, build_invite
+from shared.sip.invite_transaction import InviteClientTransaction, build_cancel
+from shared.sip.message import SipRequest, SipResponse, build_response
+from shared.sip.resolver import SipResolver, Target
+from shared.sip.rtp import RtpStream, RtpTicker, default_ticker
+from shared.sip.sdp import MediaDescription, build_offer, new_session_id, parse_sdp
+from shared.sip.timers import DEFAULT_TIMERS, SipTimers
+from shared.sip.transaction import NonInviteClientTransaction
+from shared.sip.transport import Address, UdpTransport
+from shared.sip.uri import SipUri
+
+log = logging.getLogger(__name__)
+
+
+class CallState(StrEnum):
+    IDLE = "idle"
+    CALLING = "calling"  # INVITE sent, nothing heard yet
+    PROCEEDING = "proceeding"  # a 1xx arrived
+    ANSWERED = "answered"  # 2xx ACKed, media running
+    ENDED = "ended"  # answered, then hung up by either side
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class CallEventKind(StrEnum):
+    PROGRESS = "progress"  # 1xx: 100, 180, 183 (with or without SDP)
+    ANSWERED = "answered"
+    FAILED = "failed"  # non-2xx final, timeout, resolution or transport failure
+    CANCELLED = "cancelled"  # we cancelled it (487, or a 200 that crossed the CANCEL)
+    REMOTE_HANGUP = "remote_hangup"  # the carrier sent BYE
+    LOCAL_HANGUP = "local_hangup"  # we sent BYE
+
+
+_TERMINAL = frozenset(
+    {
+        CallEventKind.FAILED,
+        CallEventKind.CANCELLED,
+        CallEventKind.REMOTE_HANGUP,
+        CallEventKind.LOCAL_HANGUP,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    kind: CallEventKind
+    status_code: int | None = None
+    reason: str | None = None
+    sdp: str | None = None  # the body, when the response carried SDP
+    remote_media: MediaDescription | None = None
+    to_tag: str | None = None  # set from the first 1xx with a tag on: an early dialog
+    error: str | None = None
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def terminal(self) -> bool:
+        return self.kind in _TERMINAL
+
+
+EventCallback = Callable[[CallEvent], None]
+
+
+class OutboundCall:
+    def __init__(
+        self,
+        transport: UdpTransport,
+        resolver: SipResolver,
+        spec: CallSpec,
+        *,
+        timers: SipTimers = DEFAULT_TIMERS,
+        media_host: str | None = None,
+        rtp_port_range: tuple[int, int] | None = None,
+        ticker: RtpTicker | None = None,
+        send_rtp: bool = True,
+        on_event: EventCallback | None = None,
+        max_targets: int = 3,
+    ) -> None:
+        """`media_host`: address for SDP and the RTP socket (default: the transport's host).
+        Raises InvalidHeaderError at once when `spec` carries unusable values.
+        """
+        spec.validate()
+        self.transport = transport
+        self.resolver = resolver
+        self.spec = spec
+        self.timers = timers
+        self.media_host = media_host or transport.advertised_host
+        self.rtp_port_range = rtp_port_range
+        self._ticker = ticker
+        self.send_rtp = send_rtp
+        self.on_event = on_event
+        self.max_targets = max_targets
+
+        self.call_id = new_call_id()
+        self.local_tag = new_tag()
+        self.state = CallState.IDLE
+        self.history: list[CallEvent] = []
+        self.outcome: CallEvent | None = None  # ANSWERED, FAILED or CANCELLED
+        self.dialog: Dialog | None = None
+        self.invite_request: SipRequest | None = None
+        self.destination: Target | None = None  # where the (last) INVITE went
+        self.remote_media: MediaDescription | None = None
+        self.rtp: RtpStream | None = None
+        self.answered_at: float | None = None
+
+        self._queue: asyncio.Queue[CallEvent] = asyncio.Queue()
+        self._setup_done = asyncio.Event()
+        self._ended = asyncio.Event()
+        self._txn: InviteClientTransaction | None = None
+        self._cancel_requested = False
+        self._cancel_sent = False
+        self._cancel_note: str | None = None
+        self._cancel_timer: asyncio.TimerHandle | None = None
+        self._answer_timer: asyncio.TimerHandle | None = None
+        self._ack: tuple[bytes, Address] | None = None
+        self._early_sdp: str | None = None
+        self._local_sdp = b""
+        self._session_id = new_session_id()
+        self._answered_requests: dict[tuple[str, str], bytes] = {}
+        self._reinvite_timers: dict[int, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._registered = False
+
+    # -- public API --------------------------------------------------------------------------
+
+    async def invite(self, *, answer_timeout: float | None = None) -> CallEvent:
+        """Place the call; returns the ANSWERED, FAILED or CANCELLED event.
+
+        `answer_timeout`: CANCEL when nobody answered within that many seconds.
+        Targets of the provider are tried in order while none has answered at all.
+        """
+        if self.state is not CallState.IDLE:
+            raise CallStateError(f"invite() on a call in state {self.state}")
+        self.state = CallState.CALLING
+        self.transport.register_dialog(self.call_id, self)
+        self._registered = True
+        try:
+            return await self._place(answer_timeout)
+        except BaseException:
+            self._release()
+            raise
+
+    async def cancel(self) -> CallEvent | None:
+        """Abandon the call before it is answered; returns the setup outcome.
+
+        Before any provisional response the CANCEL waits for one (RFC 3261 section 9.1); if
+        the call gets answered meanwhile it is ACKed and hung up at once.
+        """
+        if self.state is CallState.IDLE:
+            self.state = CallState.CANCELLED
+            self._emit(CallEvent(CallEventKind.CANCELLED, reason="cancelled before INVITE"))
+            return self.outcome
+        if self.state is CallState.ANSWERED:
+            raise CallStateError("the call is answered: use bye()")
+        if self.state in (CallState.CALLING, CallState.PROCEEDING):
+            self._request_cancel(None)
+        await self._setup_done.wait()
+        return self.outcome
+
+    async def bye(self) -> SipResponse | None:
+        """Hang up an answered call; returns the BYE's final response (None on timeout)."""
+        if self.state in (CallState.CALLING, CallState.PROCEEDING):
+            raise CallStateError("the call is not answered: use cancel()")
+        if self.state is not CallState.ANSWERED or self.dialog is None:
+            return None
+        self.state = CallState.ENDED
+        self._stop_media()
+        response = await self._send_bye(self.dialog)
+        self._emit(
+            CallEvent(
+                CallEventKind.LOCAL_HANGUP,
+                status_code=response.status_code if response else None,
+                reason=response.reason if response else None,
+                error=None if response else "no response to BYE",
+            )
+        )
+        return response
+
+    async def hangup(self) -> None:
+        """Whatever ends the call from here: CANCEL while ringing, BYE once answered."""
+        if self.state is CallState.ANSWERED:
+            await self.bye()
+        elif self.state in (CallState.IDLE, CallState.CALLING, CallState.PROCEEDING):
+            await self.cancel()
+
+    async def wait_ended(self, timeout: float | None = None) -> CallEvent:
+        """Wait for the terminal event (failure, cancel or either side's hangup)."""
+        async with asyncio.timeout(timeout):
+            await self._ended.wait()
+        return self.history[-1]
+
+    async def events(self) -> AsyncIterator[CallEvent]:
+        """Every event in order, ending after the terminal one. One consumer only."""
+        while True:
+            event = await self._queue.get()
+            yield event
+            if event.terminal:
+                return
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    async def aclose(self) -> None:
+        """Hang up if needed and release sockets; safe to call more than once."""
+        if self.state in (CallState.CALLING, CallState.PROCEEDING, CallState.ANSWERED):
+            with contextlib.suppress(SipError):
+                await self.hangup()
+        self._release()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- call setup --------------------------------------------------------------------------
+
+    async def _place(self, answer_timeout: float | None) -> CallEvent:
+        destination = self.spec.destination_host_port()
+        try:
+            targets = await self.resolver.resolve(destination)
+        except ResolutionError as exc:
+            return self._fail(error=str(exc))
+        targets = [t for t in targets if self.transport.can_reach(t.host)][: self.max_targets]
+        if not targets:
+            return self._fail(error=f"no reachable address for {destination}")
+        try:
+            self.rtp = RtpStream.open(self.media_host, self.rtp_port_range)
+        except OSError as exc:
+            return self._fail(error=f"no RTP port: {exc}")
+        self._local_sdp = build_offer(
+            self.media_host, self.rtp.local_port, session_id=self._session_id
+        ).encode()
+        if answer_timeout is not None:
+            self._answer_timer = asyncio.get_running_loop().call_later(
+                answer_timeout, self._request_cancel, f"no answer within {answer_timeout:g}s"
+            )
+        errors: list[str] = []
+        for target in targets:
+            request = build_invite(
+                self.spec,
+                sent_by=self.transport.sent_by,
+                call_id=self.call_id,
+                from_tag=self.local_tag,
+                branch=new_branch(),
+                sdp=self._local_sdp,
+            )
+            self.invite_request = request
+            self.destination = target
+            txn = InviteClientTransaction(
+                self.transport,
+                request,
+                target,
+                timers=self.timers,
+                on_provisional=self._on_provisional,
+            )
+            self._txn = txn
+            try:
+                final = await txn.run()
+            except TransactionTimeout as exc:
+                if txn.received_response or self._cancel_requested:
+                    return self._cancelled(reason=self._cancel_note, error=str(exc))
+                errors.append(str(exc))
+                continue
+            except TransportError as exc:
+                errors.append(f"{target}: {exc}")
+                continue
+            return await self._on_final(final)
+        return self._fail(error="; ".join(errors))
+
+    def _on_provisional(self, response: SipResponse) -> None:
+        if self.state is CallState.CALLING:
+            self.state = CallState.PROCEEDING
+        sdp, media = self._read_sdp(response)
+        if sdp is not None:
+            self._early_sdp = sdp
+        self._emit(
+            CallEvent(
+                CallEventKind.PROGRESS,
+                status_code=response.status_code,
+                reason=response.reason,
+                sdp=sdp,
+                remote_media=media,
+                to_tag=response.to_tag,
+            )
+        )
+        if self._cancel_requested and not self._cancel_sent:
+            self._send_cancel()
+
+    async def _on_final(self, response: SipResponse) -> CallEvent:
+        self._stop_answer_timer()
+        if self._cancel_timer is not None:
+            self._cancel_timer.cancel()
+        if response.status_code >= 300:
+            if self._cancel_sent and response.status_code == 487:
+                return self._cancelled(response.status_code, response.reason, self._cancel_note)
+            return self._fail(response.status_code, response.reason)
+        assert self.invite_request is not None
+        try:
+            dialog = Dialog.from_response(self.invite_request, response)
+        except SipParseError as exc:
+            return self._fail(response.status_code, response.reason, f"unusable 2xx: {exc}")
+        self.dialog = dialog
+        await self._ack_2xx(dialog)
+        if self._cancel_requested:
+            # the 200 crossed our CANCEL: the call exists now, so end it properly
+            await self._send_bye(dialog)
+            note = self._cancel_note or "answered while being cancelled; ACKed and BYEd"
+            return self._cancelled(response.status_code, response.reason, note)
+        sdp, media = self._read_sdp(response)
+        if media is None and self._early_sdp is not None:
+            with contextlib.suppress(SipParseError):
+                media = parse_sdp(self._early_sdp)
+        self.remote_media = media
+        self.state = CallState.ANSWERED
+        self.answered_at = time.monotonic()
+        self._start_media(media)
+        event = CallEvent(
+            CallEventKind.ANSWERED,
+            status_code=response.status_code,
+            reason=response.reason,
+            sdp=sdp,
+            remote_media=media,
+            to_tag=response.to_tag,
+        )
+        self._emit(event)
+        return event
+
+    def _read_sdp(self, response: SipResponse) -> tuple[str | None, MediaDescription | None]:
+        if not response.body or response.content_type not in (None, "application/sdp"):
+            return None, None
+        text = response.body.decode(errors="replace")
+        try:
+            return text, parse_sdp(text)
+        except SipParseError as exc:
+            log.info("call %s: unreadable SDP: %s", self.call_id, exc)
+            return text, None
+
+    # -- cancel ------------------------------------------------------------------------------
+
+    def _request_cancel(self, note: str | None) -> None:
+        if self._cancel_requested or self.state not in (CallState.CALLING, CallState.PROCEEDING):
+            return
+        self._cancel_requested = True
+        self._cancel_note = note
+        if self.state is CallState.PROCEEDING:
+            self._send_cancel()
+        # in CALLING the first provisional sends it (see _on_provisional)
+
+    def _send_cancel(self) -> None:
+        assert self.invite_request is not None and self.destination is not None
+        self._cancel_sent = True
+        cancel = build_cancel(self.invite_request)
+        txn = NonInviteClientTransaction(
+            self.transport, cancel, self.destination, timers=self.timers
+        )
+        self._spawn(self._run_quietly(txn))
+        # RFC 3261 section 9.1: no final response within 64*T1 of the CANCEL -> give up
+        self._cancel_timer = asyncio.get_running_loop().call_later(
+            64 * self.timers.t1, self._on_cancel_timeout
+        )
+
+    def _on_cancel_timeout(self) -> None:
+        if self._txn is not None:
+            self._txn.abandon("no final response to the cancelled INVITE within 64*T1")
+
+    async def _run_quietly(self, txn: NonInviteClientTransaction) -> None:
+        try:
+            response = await txn.run()
+            log.debug("call %s: %s answered %d", self.call_id, txn.method, response.status_code)
+        except SipError as exc:
+            log.info("call %s: %s failed: %s", self.call_id, txn.method, exc)
+
+    # -- in-dialog requests we send ----------------------------------------------------------
+
+    async def _next_hop(self, dialog: Dialog) -> Address:
+        uri: SipUri = dialog.next_hop()
+        try:
+            targets = await self.resolver.resolve_uri(uri)
+        except ResolutionError as exc:
+            log.warning("call %s: next hop %s: %s; using the INVITE's", self.call_id, uri, exc)
+            targets = []
+        reachable = [t for t in targets if self.transport.can_reach(t.host)]
+        if reachable:
+            return reachable[0]
+        assert self.destination is not None
+        return self.destination
+
+    async def _ack_2xx(self, dialog: Dialog) -> None:
+        assert self.invite_request is not None
+        ack = dialog.build_request("ACK", self.transport.sent_by, cseq=self.invite_request.cseq[0])
+        destination = await self._next_hop(dialog)
+        self._ack = (ack.to_bytes(), destination)
+        self._resend_ack()
+
+    def _resend_ack(self) -> None:
+        if self._ack is not None:
+            with contextlib.suppress(TransportError):
+                self.transport.send(*self._ack)
+
+    async def _send_bye(self, dialog: Dialog) -> SipResponse | None:
+        bye = dialog.build_request("BYE", self.transport.sent_by)
+        destination = await self._next_hop(dialog)
+        txn = NonInviteClientTransaction(self.transport, bye, destination, timers=self.timers)
+        try:
+            return await txn.run()
+        except SipError as exc:
+            log.info("call %s: BYE failed: %s", self.call_id, exc)
+            return None
+
+    async def _end_stray_dialog(self, response: SipResponse) -> None:
+        """A 2xx from another fork (or after we gave up): ACK it, then BYE it."""
+        assert self.invite_request is not None
+        try:
+            dialog = Dialog.from_response(self.invite_request, response)
+        except SipParseError:
+            return
+        ack = dialog.build_request("ACK", self.transport.sent_by, cseq=self.invite_request.cseq[0])
+        destination = await self._next_hop(dialog)
+        with contextlib.suppress(TransportError):
+            self.transport.send(ack.to_bytes(), destination)
+        await self._send_bye(dialog)
+
+    # -- DialogHandler: traffic the transport routes here by Call-ID -------------------------
+
+    def on_stray_response(self, response: SipResponse, addr: Address) -> None:
+        if response.cseq_method != "INVITE" or not response.is_success:
+            return
+        dialog = self.dialog
+        if dialog is not None and response.to_tag == dialog.remote_tag:
+            self._resend_ack()  # our ACK was lost: the carrier retransmits its 2xx
+            return
+        accepted = self._txn.final_response if self._txn is not None else None
+        if dialog is None and accepted is not None and accepted.to_tag == response.to_tag:
+            return  # a copy of the 2xx the invite task is about to ACK
+        if self.invite_request is not None and response.to_tag:
+            self._spawn(self._end_stray_dialog(response))
+
+    def on_request(self, request: SipRequest, addr: Address) -> None:
+        method = request.method
+        branch = request.branch or ""
+        if method == "ACK":
+            timer = self._reinvite_timers.pop(request.cseq[0], None)
+            if timer is not None:
+                timer.cancel()
+            return
+        cached = self._answered_requests.get((branch, method))
+        if cached is not None:
+            self._send(cached, addr)  # a retransmitted request gets the same answer
+            return
+        dialog = self.dialog
+        if dialog is None or not dialog.matches_request(request):
+            self._answer(request, addr, 481, "Call/Transaction Does Not Exist")
+            return
+        cseq = request.cseq[0]
+        if dialog.remote_cseq is not None and cseq < dialog.remote_cseq:
+            self._answer(request, addr, 500, "Server Internal Error")  # section 12.2.2
+            return
+        dialog.remote_cseq = cseq
+        if method == "BYE":
+            self._answer(request, addr, 200, "OK")
+            if self.state is CallState.ANSWERED:
+                self.state = CallState.ENDED
+                self._stop_media()
+                self._emit(
+                    CallEvent(
+                        CallEventKind.REMOTE_HANGUP,
+                        reason=request.headers.get("reason"),
+                    )
+                )
+        elif method == "INVITE":
+            self._answer_reinvite(request, addr)
+        elif method == "UPDATE" and request.body:
+            self._answer(request, addr, 200, "OK", sdp=True)
+        elif method in ("UPDATE", "OPTIONS", "INFO", "NOTIFY"):
+            self._answer(request, addr, 200, "OK")
+        else:
+            self._answer(request, addr, 501, "Not Implemented")
+
+    def _answer(
+        self,
+        request: SipRequest,
+        addr: Address,
+        code: int,
+        reason: str,
+        *,
+        sdp: bool = False,
+    ) -> bytes:
+        extra = [("Contact", f"<sip:{self.transport.sent_by}>")] if code < 300 else []
+        if sdp:
+            extra.append(("Content-Type", "application/sdp"))
+        if request.method in ("OPTIONS",) or code == 405:
+            extra.append(("Allow", ALLOW))
+        response = build_response(
+            request,
+            code,
+            reason,
+            to_tag=self.local_tag,
+            extra_headers=extra,
+            body=self._local_sdp if sdp else b"",
+        )
+        data = response.to_bytes()
+        self._answered_requests[(request.branch or "", request.method)] = data
+        self._send(data, addr)
+        return data
+
+    def _answer_reinvite(self, request: SipRequest, addr: Address) -> None:
+        """A session refresh or re-offer: keep the session as it is, retransmit until ACK."""
+        data = self._answer(request, addr, 200, "OK", sdp=True)
+        cseq = request.cseq[0]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 64 * self.timers.t1
+
+        def retransmit(interval: float) -> None:
+            if cseq not in self._reinvite_timers or loop.time() >= deadline:
+                self._reinvite_timers.pop(cseq, None)
+                return
+            self._send(data, addr)
+            nxt = min(interval * 2, self.timers.t2)
+            self._reinvite_timers[cseq] = loop.call_later(nxt, retransmit, nxt)
+
+        self._reinvite_timers[cseq] = loop.call_later(self.timers.t1, retransmit, self.timers.t1)
+
+    def _send(self, data: bytes, addr: Address) -> None:
+        with contextlib.suppress(TransportError):
+            self.transport.send(data, addr)
+
+    # -- media -------------------------------------------------------------------------------
+
+    def _start_media(self, media: MediaDescription | None) -> None:
+        if not self.send_rtp or self.rtp is None or media is None or not media.usable:
+            return
+        if media.direction in ("sendonly", "inactive"):
+            return  # they will not listen: nothing to send
+        assert media.codec is not None
+        if not self.transport.can_reach(media.address):
+            return
+        self.rtp.start(media.rtp_address, media.codec, self._ticker or default_ticker())
+
+    def _stop_media(self) -> None:
+        if self.rtp is not None:
+            self.rtp.stop()
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _fail(
+        self, status_code: int | None = None, reason: str | None = None, error: str | None = None
+    ) -> CallEvent:
+        self.state = CallState.FAILED
+        event = CallEvent(CallEventKind.FAILED, status_code, reason, error=error)
+        self._emit(event)
+        return event
+
+    def _cancelled(
+        self, status_code: int | None = None, reason: str | None = None, error: str | None = None
+    ) -> CallEvent:
+        self.state = CallState.CANCELLED
+        event = CallEvent(CallEventKind.CANCELLED, status_code, reason, error=error)
+        self._emit(event)
+        return event
+
+    def _emit(self, event: CallEvent) -> None:
+        self.history.append(event)
+        self._queue.put_nowait(event)
+        if event.kind in (CallEventKind.ANSWERED, CallEventKind.FAILED, CallEventKind.CANCELLED):
+            if self.outcome is None:
+                self.outcome = event
+            self._setup_done.set()
+        if event.terminal:
+            self._setup_done.set()
+            self._ended.set()
+            self._stop_answer_timer()
+            self._linger()
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:
+                log.exception("call %s: on_event callback failed", self.call_id)
+
+    def _stop_answer_timer(self) -> None:
+        if self._answer_timer is not None:
+            self._answer_timer.cancel()
+            self._answer_timer = None
+
+    def _linger(self) -> None:
+        """Stay reachable for 64*T1 to answer retransmitted BYEs and re-ACK late 2xx."""
+        if self.rtp is not None:
+            self.rtp.close()
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().call_later(64 * self.timers.t1, self._release)
+
+    def _release(self) -> None:
+        if self.rtp is not None:
+            self.rtp.close()
+        for timer in self._reinvite_timers.values():
+            timer.cancel()
+        self._reinvite_timers.clear()
+        if self._cancel_timer is not None:
+            self._cancel_timer.cancel()
+        self._stop_answer_timer()
+        if self._registered:
+            self._registered = False
+            self.transport.unregister_dialog(self.call_id)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

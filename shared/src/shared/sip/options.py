@@ -1,0 +1,216 @@
+"""SIP OPTIONS health probes (RFC 3261 section 11) with RFC 3263 failover between targets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from shared.sip.errors import ResolutionError, SipParseError, TransactionTimeout, TransportError
+from shared.sip.ids import new_branch, new_call_id, new_tag
+from shared.sip.message import Headers, SipRequest, SipResponse
+from shared.sip.resolver import SipResolver, Target
+from shared.sip.timers import DEFAULT_TIMERS, SipTimers
+from shared.sip.transaction import NonInviteClientTransaction
+from shared.sip.transport import UdpTransport
+from shared.sip.uri import format_host_port, split_host_port
+
+DEFAULT_USER_AGENT = "trunk-platform"
+
+
+class ProbeOutcome(StrEnum):
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """Verdict of one probe. Any SIP response (404 and 503 included) proves the peer alive."""
+
+    outcome: ProbeOutcome
+    target: str
+    status_code: int | None = None
+    reason: str | None = None
+    rtt_ms: float | None = None  # first transmission -> first response, same address
+    address: str | None = None  # ip:port that answered (or the last one tried)
+    error: str | None = None
+    attempts: tuple[str, ...] = field(default=())  # every ip:port tried, in order
+
+    @property
+    def healthy(self) -> bool:
+        return self.outcome is ProbeOutcome.HEALTHY
+
+
+def build_options_request(
+    transport: UdpTransport,
+    host: str,
+    port: int | None = None,
+    *,
+    request_user: str | None = None,
+    from_user: str = "health",
+    user_agent: str = DEFAULT_USER_AGENT,
+    call_id: str | None = None,
+    branch: str | None = None,
+) -> SipRequest:
+    """An out-of-dialog OPTIONS to `sip:[request_user@]host[:port]` (the name, not the IP)."""
+    userinfo = f"{request_user}@" if request_user else ""
+    uri = f"sip:{userinfo}{format_host_port(host, port)}"
+    local = transport.sent_by
+    headers = Headers(
+        [
+            ("Via", f"SIP/2.0/UDP {local};branch={branch or new_branch()};rport"),
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:{from_user}@{local}>;tag={new_tag()}"),
+            ("To", f"<{uri}>"),
+            ("Call-ID", call_id or new_call_id()),
+            ("CSeq", "1 OPTIONS"),
+            ("Contact", f"<sip:{from_user}@{local}>"),
+            ("Accept", "application/sdp"),
+            ("User-Agent", user_agent),
+        ]
+    )
+    return SipRequest("OPTIONS", uri, headers)
+
+
+def _unhealthy(target: str, error: str, attempts: list[Target]) -> ProbeResult:
+    return ProbeResult(
+        outcome=ProbeOutcome.UNHEALTHY,
+        target=target,
+        address=str(attempts[-1]) if attempts else None,
+        error=error,
+        attempts=tuple(str(a) for a in attempts),
+    )
+
+
+def _healthy(
+    target: str, response: SipResponse, txn: NonInviteClientTransaction, attempts: list[Target]
+) -> ProbeResult:
+    rtt = None
+    if txn.started_at is not None and txn.first_response_at is not None:
+        rtt = (txn.first_response_at - txn.started_at) * 1000.0
+    return ProbeResult(
+        outcome=ProbeOutcome.HEALTHY,
+        target=target,
+        status_code=response.status_code,
+        reason=response.reason,
+        rtt_ms=rtt,
+        address=str(attempts[-1]),
+        attempts=tuple(str(a) for a in attempts),
+    )
+
+
+async def probe_options(
+    transport: UdpTransport,
+    resolver: SipResolver,
+    target: str,
+    timeout: float = 5.0,
+    *,
+    timers: SipTimers = DEFAULT_TIMERS,
+    request_user: str | None = None,
+    from_user: str = "health",
+    user_agent: str = DEFAULT_USER_AGENT,
+    max_targets: int = 3,
+) -> ProbeResult:
+    """Probe `target` (`host`, `host:port`, IP literal) with OPTIONS.
+
+    `timeout` bounds resolution plus every attempt; when several addresses resolve, the time
+    left is shared evenly among those not yet tried, so a silent first server still leaves
+    time for the next. Waiting for a free in-flight slot of the transport is not counted: it
+    measures our load, not the carrier.
+    """
+    started = time.monotonic()
+    try:
+        host, port = split_host_port(target)
+    except SipParseError as exc:
+        return _unhealthy(target, f"invalid target: {exc}", [])
+    try:
+        async with asyncio.timeout(timeout):
+            targets = await resolver.resolve_host(host, port)
+    except ResolutionError as exc:
+        return _unhealthy(target, str(exc), [])
+    except TimeoutError:
+        return _unhealthy(target, f"resolution took longer than {timeout:g}s", [])
+    reachable = [t for t in targets if transport.can_reach(t.host)][:max_targets]
+    if not reachable:
+        family = "IPv6" if transport.is_ipv6 else "IPv4"
+        return _unhealthy(target, f"no {family} address among {[str(t) for t in targets]}", [])
+    budget = timeout - (time.monotonic() - started)
+    attempts: list[Target] = []
+    errors: list[str] = []
+    call_id = new_call_id()
+    async with transport.in_flight:
+        deadline = time.monotonic() + budget
+        for i, address in enumerate(reachable):
+            share = (deadline - time.monotonic()) / (len(reachable) - i)
+            if share <= 0:
+                break
+            attempts.append(address)
+            request = build_options_request(
+                transport,
+                host,
+                port,
+                request_user=request_user,
+                from_user=from_user,
+                user_agent=user_agent,
+                call_id=call_id,
+            )
+            txn = NonInviteClientTransaction(
+                transport, request, address, timers=timers, timeout=share
+            )
+            try:
+                response = await txn.run()
+            except TransactionTimeout as exc:
+                if exc.provisional is not None:
+                    # a 1xx without a final still proves a live SIP stack at that address
+                    return _healthy(target, exc.provisional, txn, attempts)
+                errors.append(f"{address}: no response in {share:.2f}s ({txn.sent_count} sent)")
+                continue
+            except TransportError as exc:
+                errors.append(f"{address}: {exc}")
+                continue
+            return _healthy(target, response, txn, attempts)
+    return _unhealthy(target, "; ".join(errors) or "probe timed out", attempts)
+
+
+class OptionsProber:
+    """Probe settings bundled with a shared transport and resolver (what a checker holds)."""
+
+    def __init__(
+        self,
+        transport: UdpTransport,
+        resolver: SipResolver,
+        *,
+        timeout: float = 5.0,
+        timers: SipTimers = DEFAULT_TIMERS,
+        request_user: str | None = None,
+        from_user: str = "health",
+        user_agent: str = DEFAULT_USER_AGENT,
+        max_targets: int = 3,
+    ) -> None:
+        self.transport = transport
+        self.resolver = resolver
+        self.timeout = timeout
+        self.timers = timers
+        self.request_user = request_user
+        self.from_user = from_user
+        self.user_agent = user_agent
+        self.max_targets = max_targets
+
+    async def probe(self, target: str, timeout: float | None = None) -> ProbeResult:
+        return await probe_options(
+            self.transport,
+            self.resolver,
+            target,
+            self.timeout if timeout is None else timeout,
+            timers=self.timers,
+            request_user=self.request_user,
+            from_user=self.from_user,
+            user_agent=self.user_agent,
+            max_targets=self.max_targets,
+        )
+
+    async def probe_many(self, targets: Iterable[str]) -> list[ProbeResult]:
+        """Probe all targets concurrently (the transport's in-flight cap paces them)."""
+        return list(await asyncio.gather(*(self.probe(t) for t in targets)))
