@@ -19,11 +19,24 @@ from structlog.typing import EventDict, WrappedLogger
 
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(
-    r"(pass(word)?|secret|api[_-]?key|token|authorization|access[_-]?key|credentials|cookie)",
+    r"(pass(word)?|pwd|secret|api[_-]?key|token|authorization|access[_-]?key|credentials"
+    r"|cookie|private[_-]?key)",
     re.IGNORECASE,
 )
-# Values of these shapes are secrets wherever they appear (bearer tokens, JWTs).
-_SECRET_VALUE = re.compile(r"(Bearer\s+\S+|eyJ[\w-]+\.[\w-]+\.[\w-]*)")
+# Values of these shapes are secrets wherever they appear (bearer tokens, JWTs, our access
+# keys), including inside free text such as exception messages.
+_SECRET_VALUE = re.compile(r"(Bearer\s+\S+|eyJ[\w-]+\.[\w-]+\.[\w-]*|vbk_[\w-]+)")
+# Secrets inside URLs: `?token=...`/`&accesskey=...` and the password of `scheme://user:pw@`.
+_SECRET_QUERY = re.compile(
+    r"((?:token|accesskey|access_key|api_?key|password|secret)=)[^&\s\"']+", re.IGNORECASE
+)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@")
+
+
+def _redact_text(value: str) -> str:
+    value = _SECRET_VALUE.sub(REDACTED, value)
+    value = _SECRET_QUERY.sub(rf"\1{REDACTED}", value)
+    return _URL_PASSWORD.sub(rf"\1{REDACTED}@", value)
 
 
 def _redact(value: Any, depth: int = 0) -> Any:
@@ -37,7 +50,7 @@ def _redact(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list | tuple):
         return [_redact(v, depth + 1) for v in value]
     if isinstance(value, str):
-        return _SECRET_VALUE.sub(REDACTED, value)
+        return _redact_text(value)
     return value
 
 
@@ -51,6 +64,7 @@ def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) ->
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
+
     # Library chatter (aio-pika reconnect loops) goes through the same JSON renderer.
     def add_service(_l: WrappedLogger, _n: str, event_dict: EventDict) -> EventDict:
         event_dict.setdefault("service", service)
@@ -61,12 +75,15 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         add_service,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        # Tracebacks become text before redaction, so an exception message that quotes a
+        # token or a URL with a password is redacted too (and stdlib records get a traceback,
+        # not a repr of the exc_info tuple).
+        structlog.processors.format_exc_info,
         redact_secrets,
     ]
     structlog.configure(
         processors=[
             *shared,
-            structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

@@ -28,17 +28,9 @@ def hostname_problem(value: str) -> str | None:
     if port is not None and (not _PORT.match(port) or not 1 <= int(port) <= 65535):
         return "port must be a number between 1 and 65535"
     if host.startswith("[") and host.endswith("]"):
-        try:
-            ipaddress.IPv6Address(host[1:-1])
-        except ValueError:
-            return "is not a valid IPv6 address"
-        return None
+        return _ipv6_problem(host[1:-1], "is not a valid IPv6 address")
     if ":" in host:
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            return "is not a valid host, IPv4 or IPv6 address"
-        return None
+        return _ipv6_problem(host, "is not a valid host, IPv4 or IPv6 address")
     labels = host.split(".")
     if all(label.isdigit() for label in labels):
         try:
@@ -50,6 +42,18 @@ def hostname_problem(value: str) -> str | None:
         return "is not a valid DNS name"
     if labels[-1].isdigit():
         return "is not a valid DNS name (numeric top-level label)"
+    return None
+
+
+def _ipv6_problem(text: str, problem: str) -> str | None:
+    # ipaddress accepts a zone ("fe80::1%eth0"), which a SIP URI host cannot carry and
+    # which names an interface of this machine, not a carrier.
+    if "%" in text:
+        return "must not include an IPv6 zone (%...)"
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return problem
     return None
 
 

@@ -1,7 +1,13 @@
 """Domain events: a transactional outbox, its relay, and a deduping subscriber."""
 
 from shared.events.envelope import Event
-from shared.events.outbox import OutboxRelay, add_event, outbox_table, processed_events_table
+from shared.events.outbox import (
+    OutboxRelay,
+    add_event,
+    add_events,
+    outbox_table,
+    processed_events_table,
+)
 from shared.events.subscriber import EventSubscriber
 
 __all__ = [
@@ -9,6 +15,7 @@ __all__ = [
     "EventSubscriber",
     "OutboxRelay",
     "add_event",
+    "add_events",
     "outbox_table",
     "processed_events_table",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import aio_pika
@@ -71,6 +72,26 @@ async def add_event(
         )
     )
     return event
+
+
+async def add_events(
+    session: AsyncSession, table: Table, publisher: str, items: Sequence[tuple[str, Any]]
+) -> list[Event]:
+    """Queue many events (type, data) in the caller's transaction with one INSERT."""
+    request_id = current_request_id()
+    events = [
+        Event(type=event_type, publisher=publisher, request_id=request_id, data=data)
+        for event_type, data in items
+    ]
+    if events:
+        await session.execute(
+            table.insert(),
+            [
+                {"id": e.id, "type": e.type, "payload": json.loads(e.model_dump_json())}
+                for e in events
+            ],
+        )
+    return events
 
 
 class OutboxRelay:

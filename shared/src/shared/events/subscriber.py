@@ -5,7 +5,7 @@ transaction as the handler's changes, so a redelivered event is acknowledged and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import aio_pika
 import structlog
@@ -33,7 +33,11 @@ class EventSubscriber:
         processed_table: Table,
         prefetch: int = 32,
         after_commit: Callable[[Event], None] | None = None,
+        event_types: Collection[str] | None = None,
     ) -> None:
+        """`event_types`: apply only these; others are acked unread (fanout exchanges carry
+        every type a service publishes, and recording each in processed_events costs a
+        transaction per message)."""
         self._connection = connection
         self.queue_name = queue_name
         self._exchanges = exchanges
@@ -42,6 +46,7 @@ class EventSubscriber:
         self._processed = processed_table
         self._prefetch = prefetch
         self._after_commit = after_commit
+        self._event_types = frozenset(event_types) if event_types is not None else None
         self._channel: AbstractChannel | None = None
 
     async def start(self) -> None:
@@ -59,13 +64,27 @@ class EventSubscriber:
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
 
+    def _skipped(self, event_type: str | None) -> bool:
+        return (
+            self._event_types is not None
+            and event_type is not None
+            and event_type not in self._event_types
+        )
+
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         structlog.contextvars.clear_contextvars()
+        # The relay sets the AMQP type property, so unwanted events skip JSON parsing too.
+        if self._skipped(message.type):
+            await message.ack()
+            return
         try:
             event = Event.model_validate_json(message.body)
         except Exception:
             log.warning("event_malformed_dropped", body_size=len(message.body))
             await message.reject(requeue=False)
+            return
+        if self._skipped(event.type):
+            await message.ack()
             return
         structlog.contextvars.bind_contextvars(request_id=event.request_id, event_type=event.type)
         try:
