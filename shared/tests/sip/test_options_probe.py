@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
-from shared.sip.options import OptionsProber, ProbeOutcome, probe_options
+from shared.sip.options import OptionsProber, ProbeFailure, ProbeOutcome, probe_options
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
 from shared.sip.testing.dns_server import LoopbackDnsServer
@@ -89,6 +89,7 @@ async def test_silent_peer_is_unhealthy_after_retransmissions(
         result = await probe_options(transport, resolver, peer.target, 1.0, timers=timers)
         elapsed = time.monotonic() - started
         assert result.outcome is ProbeOutcome.UNHEALTHY
+        assert result.failure is ProbeFailure.TIMEOUT
         assert 0.95 <= elapsed < 1.3
         assert result.status_code is None and result.address == peer.target
         assert result.error and "no response" in result.error
@@ -113,12 +114,22 @@ async def test_unresolvable_name_is_unhealthy_at_once(
     assert result.outcome is ProbeOutcome.UNHEALTHY
     assert elapsed < 1.0, elapsed
     assert result.error is not None and "no-such-host.invalid" in result.error
+    assert result.failure is ProbeFailure.UNRESOLVABLE
     assert result.attempts == ()
 
 
 async def test_invalid_target_is_unhealthy(transport: UdpTransport, resolver: SipResolver) -> None:
     result = await probe_options(transport, resolver, "host:notaport", timeout=1.0)
     assert result.outcome is ProbeOutcome.UNHEALTHY and "invalid target" in (result.error or "")
+    assert result.failure is ProbeFailure.INVALID_TARGET
+
+
+async def test_closed_transport_is_a_transport_failure(resolver: SipResolver) -> None:
+    transport = await UdpTransport.create()
+    transport.close()
+    await transport.wait_closed()
+    result = await probe_options(transport, resolver, "127.0.0.1:5060", timeout=1.0)
+    assert result.failure is ProbeFailure.TRANSPORT and "closed" in (result.error or "")
 
 
 async def test_srv_failover_to_next_target_within_timeout(
@@ -140,7 +151,7 @@ async def test_srv_failover_to_next_target_within_timeout(
             transport, dns_resolver, "failover.test", 2.0, timers=SipTimers(t1=0.1)
         )
         elapsed = time.monotonic() - started
-        assert result.healthy and result.status_code == 200
+        assert result.healthy and result.status_code == 200 and result.failure is None
         assert result.attempts == (silent.target, live.target)
         assert result.address == live.target
         assert 0.9 <= elapsed < 1.5  # the dead target got half of the 2 s

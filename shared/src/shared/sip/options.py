@@ -25,6 +25,15 @@ class ProbeOutcome(StrEnum):
     UNHEALTHY = "unhealthy"
 
 
+class ProbeFailure(StrEnum):
+    """Why an unhealthy probe failed, for metrics and UIs (the error text has the details)."""
+
+    INVALID_TARGET = "invalid_target"  # the target string is not host[:port]
+    UNRESOLVABLE = "unresolvable"  # DNS gave no usable address; nothing was sent
+    TIMEOUT = "timeout"  # sent, but no SIP response from any address in time
+    TRANSPORT = "transport"  # every send failed locally (closed socket, wrong family)
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
     """Verdict of one probe. Any SIP response (404 and 503 included) proves the peer alive."""
@@ -37,6 +46,7 @@ class ProbeResult:
     address: str | None = None  # ip:port that answered (or the last one tried)
     error: str | None = None
     attempts: tuple[str, ...] = field(default=())  # every ip:port tried, in order
+    failure: ProbeFailure | None = None  # set when unhealthy
 
     @property
     def healthy(self) -> bool:
@@ -74,13 +84,16 @@ def build_options_request(
     return SipRequest("OPTIONS", uri, headers)
 
 
-def _unhealthy(target: str, error: str, attempts: list[Target]) -> ProbeResult:
+def _unhealthy(
+    target: str, failure: ProbeFailure, error: str, attempts: list[Target]
+) -> ProbeResult:
     return ProbeResult(
         outcome=ProbeOutcome.UNHEALTHY,
         target=target,
         address=str(attempts[-1]) if attempts else None,
         error=error,
         attempts=tuple(str(a) for a in attempts),
+        failure=failure,
     )
 
 
@@ -124,21 +137,24 @@ async def probe_options(
     try:
         host, port = split_host_port(target)
     except SipParseError as exc:
-        return _unhealthy(target, f"invalid target: {exc}", [])
+        return _unhealthy(target, ProbeFailure.INVALID_TARGET, f"invalid target: {exc}", [])
     try:
         async with asyncio.timeout(timeout):
             targets = await resolver.resolve_host(host, port)
     except ResolutionError as exc:
-        return _unhealthy(target, str(exc), [])
+        return _unhealthy(target, ProbeFailure.UNRESOLVABLE, str(exc), [])
     except TimeoutError:
-        return _unhealthy(target, f"resolution took longer than {timeout:g}s", [])
+        error = f"resolution took longer than {timeout:g}s"
+        return _unhealthy(target, ProbeFailure.UNRESOLVABLE, error, [])
     reachable = [t for t in targets if transport.can_reach(t.host)][:max_targets]
     if not reachable:
         family = "IPv6" if transport.is_ipv6 else "IPv4"
-        return _unhealthy(target, f"no {family} address among {[str(t) for t in targets]}", [])
+        error = f"no {family} address among {[str(t) for t in targets]}"
+        return _unhealthy(target, ProbeFailure.UNRESOLVABLE, error, [])
     budget = timeout - (time.monotonic() - started)
     attempts: list[Target] = []
     errors: list[str] = []
+    silent = 0
     call_id = new_call_id()
     async with transport.in_flight:
         deadline = time.monotonic() + budget
@@ -166,12 +182,14 @@ async def probe_options(
                     # a 1xx without a final still proves a live SIP stack at that address
                     return _healthy(target, exc.provisional, txn, attempts)
                 errors.append(f"{address}: no response in {share:.2f}s ({txn.sent_count} sent)")
+                silent += 1
                 continue
             except TransportError as exc:
                 errors.append(f"{address}: {exc}")
                 continue
             return _healthy(target, response, txn, attempts)
-    return _unhealthy(target, "; ".join(errors) or "probe timed out", attempts)
+    failure = ProbeFailure.TIMEOUT if silent or not errors else ProbeFailure.TRANSPORT
+    return _unhealthy(target, failure, "; ".join(errors) or "probe timed out", attempts)
 
 
 class OptionsProber:

@@ -1,4 +1,4 @@
-"""Scripted UDP peers: one that never answers, one that answers every request at once."""
+"""Scripted UDP peers: silent, auto-answering (SipResponder) and test-driven (ScriptedPeer)."""
 
 from __future__ import annotations
 
