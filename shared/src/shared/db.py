@@ -39,12 +39,10 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def autocommit_sessions(
-    sessions: async_sessionmaker[AsyncSession],
-) -> async_sessionmaker[AsyncSession]:
-    """Sessions for single-statement reads on the same pool: no BEGIN/ROLLBACK round trips
-    around the one SELECT (a lone statement is atomic anyway)."""
-    bind = sessions.kw["bind"]
-    return async_sessionmaker(
-        bind.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-    )
+def autocommit_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    """The sessions' engine (same pool) in autocommit mode, for single-statement reads on a
+    plain connection: no ORM session and no BEGIN/ROLLBACK round trips around the one
+    SELECT (a lone statement is atomic anyway)."""
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, AsyncEngine)
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -35,6 +35,8 @@ class Endpoint:
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     query: tuple[QueryParam, ...] = ()
+    # Error answers this endpoint adds to the common ones in the OpenAPI document (code, text).
+    errors: tuple[tuple[str, str], ...] = ()
 
 
 PAGING = (

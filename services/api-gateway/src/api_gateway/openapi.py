@@ -77,7 +77,7 @@ def build_openapi(endpoints: list[Endpoint], version: str = "1.0.0") -> dict[str
                             "application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}
                         },
                     }
-                    for code, text in _ERRORS.items()
+                    for code, text in sorted({**_ERRORS, **dict(ep.errors)}.items())
                 },
             },
         }

@@ -4,15 +4,31 @@ from __future__ import annotations
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from shared.contracts.calls import (
+    Call,
+    CallList,
+    Groupcall,
+    GroupcallList,
+    ProviderCall,
+    ProviderCallCreate,
+    ProviderCallList,
+)
+from shared.contracts.health import HealthCheckList
 from shared.contracts.providers import Provider, ProviderCreate, ProviderList, ProviderUpdate
+from shared.contracts.routes import Route, RouteCreate, RouteList, RouteUpdate
+from shared.contracts.setup import ProviderSetupRequest
 
 from api_gateway.auth import require
-from api_gateway.endpoints import PAGING, Endpoint
+from api_gateway.endpoints import PAGING, Endpoint, QueryParam
 from api_gateway.keys import AUTHENTICATOR
 from api_gateway.permissions import Permission
-from api_gateway.views import login, providers
+from api_gateway.views import calls as call_views
+from api_gateway.views import health_checks, login, providercalls, providers, providers_setup
+from api_gateway.views import routes as route_views
 
 ADMIN = Permission.PROJECT_SUPER_ADMIN
+# Calls are read by their customer's admins and managers (call-manager checks ownership).
+CALL_READERS = ADMIN | Permission.CUSTOMER_ADMIN | Permission.CUSTOMER_MANAGER
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint(
@@ -45,6 +61,23 @@ ENDPOINTS: list[Endpoint] = [
         body=ProviderCreate,
         response=Provider,
     ),
+    # Before /v1.0/providers/{id}, so "setup" is never read as an id.
+    Endpoint(
+        "POST",
+        "/v1.0/providers/setup",
+        "Set up a carrier SIP trunk and its provider in one step, from a carrier API key "
+        "(the key is used for this request only); anything created is rolled back on failure",
+        "providers",
+        ADMIN,
+        providers_setup.setup_provider,
+        body=ProviderSetupRequest,
+        response=Provider,
+        errors=(
+            ("422", "The carrier rejected the API key, or refused the request (its reason)"),
+            ("502", "The carrier was unreachable or kept failing; nothing was left behind"),
+            ("503", "Carrier setup is not configured, or provider-manager is unavailable"),
+        ),
+    ),
     Endpoint(
         "GET",
         "/v1.0/providers/{id}",
@@ -72,6 +105,157 @@ ENDPOINTS: list[Endpoint] = [
         ADMIN,
         providers.delete_provider,
         response=Provider,
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/providers/{id}/health_checks",
+        "The provider's last 100 SIP OPTIONS health checks, newest first",
+        "providers",
+        ADMIN,
+        health_checks.list_health_checks,
+        response=HealthCheckList,
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/routes",
+        "List routes, newest first; optionally one customer's",
+        "routes",
+        ADMIN,
+        route_views.list_routes,
+        response=RouteList,
+        query=(*PAGING, QueryParam("customer_id", "Only this customer's routes")),
+    ),
+    Endpoint(
+        "POST",
+        "/v1.0/routes",
+        "Create a route (customer_id omitted: a system default route)",
+        "routes",
+        ADMIN,
+        route_views.create_route,
+        body=RouteCreate,
+        response=Route,
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/routes/{id}",
+        "Get a route (deleted ones too, with their tm_delete)",
+        "routes",
+        ADMIN,
+        route_views.get_route,
+        response=Route,
+    ),
+    Endpoint(
+        "PUT",
+        "/v1.0/routes/{id}",
+        "Update a route; customer_id cannot change",
+        "routes",
+        ADMIN,
+        route_views.update_route,
+        body=RouteUpdate,
+        response=Route,
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1.0/routes/{id}",
+        "Soft-delete a route; returns the deleted record",
+        "routes",
+        ADMIN,
+        route_views.delete_route,
+        response=Route,
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/providercalls",
+        "List ProviderCalls (forced test calls), newest first",
+        "providercalls",
+        ADMIN,
+        providercalls.list_providercalls,
+        response=ProviderCallList,
+        query=(*PAGING, QueryParam("provider_id", "Only calls forced through this provider")),
+    ),
+    Endpoint(
+        "POST",
+        "/v1.0/providercalls",
+        "Place calls forced through one provider; an Idempotency-Key header makes retries safe",
+        "providercalls",
+        ADMIN,
+        providercalls.create_providercall,
+        body=ProviderCallCreate,
+        response=ProviderCall,
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/providercalls/{id}",
+        "Get a ProviderCall (the ids of its calls and groupcalls)",
+        "providercalls",
+        ADMIN,
+        providercalls.get_providercall,
+        response=ProviderCall,
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1.0/providercalls/{id}",
+        "Soft-delete a ProviderCall record; its calls are not touched",
+        "providercalls",
+        ADMIN,
+        providercalls.delete_providercall,
+        response=ProviderCall,
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/calls",
+        "List calls, newest first (your customer's; all for project super admins)",
+        "calls",
+        CALL_READERS,
+        call_views.list_calls,
+        response=CallList,
+        query=PAGING,
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/calls/{id}",
+        "Get a call: status, timestamps, hangup_by and hangup_reason",
+        "calls",
+        CALL_READERS,
+        call_views.get_call,
+        response=Call,
+    ),
+    Endpoint(
+        "POST",
+        "/v1.0/calls/{id}/hangup",
+        "Hang up a call: CANCEL while ringing, BYE once answered",
+        "calls",
+        CALL_READERS,
+        call_views.hangup_call,
+        response=Call,
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/groupcalls",
+        "List groupcalls, newest first",
+        "groupcalls",
+        CALL_READERS,
+        call_views.list_groupcalls,
+        response=GroupcallList,
+        query=PAGING,
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/groupcalls/{id}",
+        "Get a groupcall",
+        "groupcalls",
+        CALL_READERS,
+        call_views.get_groupcall,
+        response=Groupcall,
+    ),
+    Endpoint(
+        "POST",
+        "/v1.0/groupcalls/{id}/hangup",
+        "Hang up every call of a groupcall",
+        "groupcalls",
+        CALL_READERS,
+        call_views.hangup_groupcall,
+        response=Groupcall,
     ),
 ]
 

@@ -8,9 +8,18 @@ from shared.events import OutboxRelay
 from shared.rpc import RpcServer
 from shared.runtime import ServiceApp
 
+from provider_manager.carrier_setup.config import SetupConfig
+from provider_manager.carrier_setup.service import SetupService
+from provider_manager.handlers.dialroutes import DialrouteHandlers
+from provider_manager.handlers.health import HealthHandlers
 from provider_manager.handlers.providers import ProviderHandlers
+from provider_manager.handlers.routes import RouteHandlers
+from provider_manager.handlers.setup import SetupHandlers
 from provider_manager.rpc import build_router
+from provider_manager.services.dialroutes import DialrouteService
+from provider_manager.services.health import HealthService
 from provider_manager.services.providers import ProviderService
+from provider_manager.services.routes import RouteService
 from provider_manager.settings import SCHEMA, SERVICE, Settings
 from provider_manager.tables import outbox
 
@@ -31,7 +40,22 @@ class ProviderManagerApp(ServiceApp):
         await self.relay.start()
         self.on_stop(self.relay.stop)
         self.providers = ProviderService(self.sessions, self.relay)
-        router = build_router(ProviderHandlers(self.providers))
+        self.health = HealthService(self.sessions, self.relay)
+        default_customer = str(self.config.default_route_customer_id)
+        self.routes = RouteService(self.sessions, self.relay, default_customer)
+        self.dialroutes = DialrouteService(self.sessions, default_customer)
+        self.setups = SetupService(
+            self.engine, self.sessions, self.providers, SetupConfig.from_settings(self.config)
+        )
+        # Setups a crash interrupted are named at every start (cleaned by the next setup).
+        await self.setups.log_unfinished()
+        router = build_router(
+            ProviderHandlers(self.providers),
+            HealthHandlers(self.health),
+            RouteHandlers(self.routes),
+            DialrouteHandlers(self.dialroutes),
+            SetupHandlers(self.setups),
+        )
         self.rpc_server = RpcServer(
             self.broker, self.settings.request_queue(SERVICE), router, self.config.rpc_prefetch
         )

@@ -25,3 +25,19 @@ def provider_wire(row: RowMapping) -> dict[str, Any]:
         "tm_update": render(row["tm_update"]),
         "tm_delete": render_or_never(row["tm_delete"]),
     }
+
+
+def route_wire(row: RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "customer_id": row["customer_id"],
+        "name": row["name"],
+        "detail": row["detail"],
+        "provider_id": row["provider_id"],
+        "priority": row["priority"],
+        "target": row["target"],
+        "tm_create": render(row["tm_create"]),
+        "tm_update": render(row["tm_update"]),
+        # Same convention as providers (and VoIPbin's routes): the 9999 sentinel while active.
+        "tm_delete": render_or_never(row["tm_delete"]),
+    }

@@ -4,14 +4,37 @@ from __future__ import annotations
 
 from shared.rpc import Router
 
+from provider_manager.handlers.dialroutes import DialrouteHandlers
+from provider_manager.handlers.health import HealthHandlers
 from provider_manager.handlers.providers import ProviderHandlers
+from provider_manager.handlers.routes import RouteHandlers
+from provider_manager.handlers.setup import SetupHandlers
 
 
-def build_router(providers: ProviderHandlers) -> Router:
+def build_router(
+    providers: ProviderHandlers,
+    health: HealthHandlers,
+    routes: RouteHandlers,
+    dialroutes: DialrouteHandlers,
+    setups: SetupHandlers,
+) -> Router:
     router = Router()
     router.get("/v1/providers", providers.list)
     router.post("/v1/providers", providers.create)
+    # Before /v1/providers/{id}: the router takes the first route whose method and path match.
+    router.post("/v1/providers/setup", setups.setup)
+    router.get("/v1/providers/setups", setups.list)
+    router.get("/v1/providers/setups/{id}", setups.get)
+    # The health-checker's batched write-back; the gateway does not expose it.
+    router.post("/v1/providers/health", health.apply)
     router.get("/v1/providers/{id}", providers.get)
     router.put("/v1/providers/{id}", providers.update)
     router.delete("/v1/providers/{id}", providers.delete)
+    router.get("/v1/routes", routes.list)
+    router.post("/v1/routes", routes.create)
+    router.get("/v1/routes/{id}", routes.get)
+    router.put("/v1/routes/{id}", routes.update)
+    router.delete("/v1/routes/{id}", routes.delete)
+    # The call-manager's question "which providers, in what order?"; not exposed publicly.
+    router.get("/v1/dialroutes", dialroutes.resolve)
     return router

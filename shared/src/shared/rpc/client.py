@@ -38,6 +38,10 @@ class RpcClient:
         self._reply_queue = f"rpc-reply.{publisher}.{uuid.uuid4().hex}"
 
     async def start(self) -> None:
+        # Publisher confirms stay on although a request needs no broker receipt: aiormq only
+        # surfaces a basic.return (the fast 503 of a `mandatory` publish to a queue nobody
+        # consumes) for confirmed publishes; without confirms it drops the return and the
+        # caller would wait for its whole deadline.
         self._channel = await self._connection.channel(
             publisher_confirms=True, on_return_raises=True
         )

@@ -6,11 +6,14 @@ from typing import Any
 
 from shared.errors import not_found
 from shared.pagination import PageCursor
-from sqlalchemy import RowMapping, func, select, tuple_, update
+from sqlalchemy import RowMapping, bindparam, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from provider_manager.tables import providers
+
+# Built once: constructing the expression per call was a visible share of a GET's CPU.
+_BY_ID = select(providers).where(providers.c.id == bindparam("provider_id"))
 
 
 def provider_not_found(provider_id: str) -> Exception:
@@ -18,7 +21,8 @@ def provider_not_found(provider_id: str) -> Exception:
 
 
 class ProviderRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
+        # A plain connection is enough (and cheaper) for reads; writes use a session.
         self._session = session
 
     async def insert(self, provider_id: str, values: dict[str, Any]) -> tuple[RowMapping, bool]:
@@ -41,7 +45,7 @@ class ProviderRepository:
         return await self.get(provider_id), False
 
     async def find(self, provider_id: str) -> RowMapping | None:
-        result = await self._session.execute(select(providers).where(providers.c.id == provider_id))
+        result = await self._session.execute(_BY_ID, {"provider_id": provider_id})
         return result.mappings().first()
 
     async def get(self, provider_id: str) -> RowMapping:

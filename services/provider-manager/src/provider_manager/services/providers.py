@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from shared.contracts.providers import ProviderCreate, ProviderUpdate
+from shared.db import autocommit_engine
 from shared.events import OutboxRelay, add_event
 from shared.pagination import PageCursor, make_page_token
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,6 +17,7 @@ from provider_manager.settings import SERVICE
 from provider_manager.tables import outbox
 
 Wire = dict[str, Any]
+InTransaction = Callable[[AsyncSession, bool], Awaitable[None]]
 
 
 class ProviderService:
@@ -22,6 +25,8 @@ class ProviderService:
         self, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay | None
     ) -> None:
         self._sessions = sessions
+        # Reads are one SELECT each: a plain autocommit connection, no transaction.
+        self._reads = autocommit_engine(sessions)
         self._relay = relay
 
     def _published(self) -> None:
@@ -29,8 +34,15 @@ class ProviderService:
             self._relay.wake()
 
     async def create(
-        self, provider_id: str, body: ProviderCreate, metadata: dict[str, Any] | None = None
+        self,
+        provider_id: str,
+        body: ProviderCreate,
+        metadata: dict[str, Any] | None = None,
+        *,
+        in_transaction: InTransaction | None = None,
     ) -> Wire:
+        """`in_transaction(session, created)` runs inside the same transaction (carrier setup
+        commits its journal's "done" with the row), and may raise to roll everything back."""
         async with self._sessions() as session, session.begin():
             row, created = await ProviderRepository(session).insert(
                 provider_id, {**body.model_dump(), "metadata": metadata or {}}
@@ -38,16 +50,18 @@ class ProviderService:
             wire = provider_wire(row)
             if created:
                 await add_event(session, outbox, SERVICE, "provider_created", wire)
+            if in_transaction is not None:
+                await in_transaction(session, created)
         self._published()
         return wire
 
     async def get(self, provider_id: str) -> Wire:
-        async with self._sessions() as session:
-            return provider_wire(await ProviderRepository(session).get(provider_id))
+        async with self._reads.connect() as conn:
+            return provider_wire(await ProviderRepository(conn).get(provider_id))
 
     async def list(self, page_size: int, cursor: PageCursor | None) -> tuple[list[Wire], str]:
-        async with self._sessions() as session:
-            rows = await ProviderRepository(session).list_active(page_size, cursor)
+        async with self._reads.connect() as conn:
+            rows = await ProviderRepository(conn).list_active(page_size, cursor)
         page = rows[:page_size]
         more = len(rows) > page_size
         token = make_page_token(page[-1]["tm_create"], page[-1]["id"]) if more else ""

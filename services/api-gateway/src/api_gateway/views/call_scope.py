@@ -1,0 +1,30 @@
+"""Whose calls a caller may see: project super admins all, everyone else their customer's.
+
+The gateway passes the scope as `?customer_id=` and call-manager filters by it, answering
+404 for another customer's resource (its existence is not revealed)."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+from shared.errors import invalid_argument
+
+from api_gateway.accounts import Identity
+from api_gateway.permissions import Permission
+
+
+def scope_query(identity: Identity) -> dict[str, str]:
+    if identity.has(Permission.PROJECT_SUPER_ADMIN):
+        return {}
+    return {"customer_id": identity.customer_id}
+
+
+def optional_uuid_query(request: web.Request, name: str) -> str | None:
+    raw = request.query.get(name, "")
+    if not raw:
+        return None
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise invalid_argument(name, "must be a UUID") from None

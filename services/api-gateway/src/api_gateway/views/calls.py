@@ -1,0 +1,69 @@
+"""/v1.0/calls and /v1.0/groupcalls: read and hang up, owned by call-manager."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from aiohttp import web
+from shared.pagination import parse_page_size, parse_page_token
+
+from api_gateway.accounts import Identity
+from api_gateway.http import path_id, reply
+from api_gateway.keys import RPC, SETTINGS
+from api_gateway.views.call_scope import scope_query
+
+SERVICE = "call-manager"
+# A hangup waits (briefly) for call-manager to have started the CANCEL or BYE.
+HANGUP_TIMEOUT = 8.0
+
+
+def _queue(request: web.Request) -> str:
+    return request.app[SETTINGS].request_queue(SERVICE)
+
+
+def _uri(path: str, identity: Identity, **params: str) -> str:
+    query = {**params, **scope_query(identity)}
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+async def _list(request: web.Request, identity: Identity, path: str) -> web.StreamResponse:
+    size = parse_page_size(request.query.get("page_size"))
+    token = request.query.get("page_token", "")
+    parse_page_token(token)
+    uri = _uri(path, identity, page_size=str(size), page_token=token)
+    return reply(await request.app[RPC].request(_queue(request), "GET", uri))
+
+
+async def _get(request: web.Request, identity: Identity, path: str) -> web.StreamResponse:
+    uri = _uri(f"{path}/{path_id(request)}", identity)
+    return reply(await request.app[RPC].request(_queue(request), "GET", uri))
+
+
+async def _hangup(request: web.Request, identity: Identity, path: str) -> web.StreamResponse:
+    uri = _uri(f"{path}/{path_id(request)}/hangup", identity)
+    result = await request.app[RPC].request(_queue(request), "POST", uri, timeout=HANGUP_TIMEOUT)
+    return reply(result)
+
+
+async def list_calls(request: web.Request, identity: Identity) -> web.StreamResponse:
+    return await _list(request, identity, "/v1/calls")
+
+
+async def get_call(request: web.Request, identity: Identity) -> web.StreamResponse:
+    return await _get(request, identity, "/v1/calls")
+
+
+async def hangup_call(request: web.Request, identity: Identity) -> web.StreamResponse:
+    return await _hangup(request, identity, "/v1/calls")
+
+
+async def list_groupcalls(request: web.Request, identity: Identity) -> web.StreamResponse:
+    return await _list(request, identity, "/v1/groupcalls")
+
+
+async def get_groupcall(request: web.Request, identity: Identity) -> web.StreamResponse:
+    return await _get(request, identity, "/v1/groupcalls")
+
+
+async def hangup_groupcall(request: web.Request, identity: Identity) -> web.StreamResponse:
+    return await _hangup(request, identity, "/v1/groupcalls")

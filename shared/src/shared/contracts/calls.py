@@ -1,0 +1,257 @@
+"""ProviderCall, Call and Groupcall wire shapes and the rules a ProviderCall request obeys.
+
+The gateway validates with these models to fail fast and to document the API; call-manager
+validates again with the same models because it is the authority (other platform services
+reach it over RPC without the gateway).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from shared.contracts.hostnames import hostname_problem
+
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+MAX_DESTINATIONS = 100
+MAX_ACTIONS = 50
+MAX_PAUSE_MS = 3_600_000
+MAX_NAME = 255
+
+E164 = re.compile(r"^\+[0-9]{7,15}$")
+# RFC 3261 user part: unreserved / escaped / user-unreserved; nothing that could end the URI.
+_SIP_USER = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]{1,128}$")
+
+AddressType = Literal["tel", "sip", "agent", "extension"]
+SourceType = Literal["tel", "sip"]
+Anonymous = Literal["yes", "no", "auto"]
+CallStatus = Literal["dialing", "ringing", "progressing", "terminating", "canceling", "hangup"]
+HangupBy = Literal["", "local", "remote"]
+HangupReason = Literal["", "normal", "failed", "busy", "cancel", "timeout", "noanswer", "dialout"]
+GroupcallStatus = Literal["progressing", "hangingup", "hangup"]
+RingMethod = Literal["ring_all", "linear"]
+
+
+def sip_target_problem(value: str) -> str | None:
+    """Why `value` is not a `user@host` SIP target, or None when it is."""
+    user, at, host = value.partition("@")
+    if not at or not user or not host:
+        return "must be user@host"
+    if not _SIP_USER.match(user):
+        return "user part holds characters a SIP URI cannot carry"
+    problem = hostname_problem(host)
+    return f"host {problem}" if problem else None
+
+
+def _printable(value: str) -> str:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class _AddressRules(BaseModel):
+    """`{type, target, target_name}` (VoIPbin's address); `type` comes first so the target
+    rule can see it."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    type: str
+    target: str = Field(max_length=MAX_NAME)
+    target_name: str = Field(default="", max_length=MAX_NAME)
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("type")
+        problem = target_problem(kind, value) if isinstance(kind, str) else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("target_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        # Rendered as a SIP display name: control characters could break the header.
+        return _printable(value)
+
+
+class Address(_AddressRules):
+    """A destination: tel and sip become Calls, agent and extension become Groupcalls."""
+
+    type: AddressType
+
+
+class SourceAddress(_AddressRules):
+    """The caller ID: a tel number or a SIP user@host."""
+
+    type: SourceType
+
+
+def target_problem(kind: str, target: str) -> str | None:
+    if kind == "tel":
+        return None if E164.match(target) else "a tel target must be E.164, e.g. +14155551234"
+    if kind == "sip":
+        return sip_target_problem(target)
+    try:
+        uuid.UUID(target)
+    except ValueError:
+        return f"an {kind} target must be a UUID"
+    return None
+
+
+class PauseOption(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    duration: int = Field(ge=0, le=MAX_PAUSE_MS, description="Milliseconds")
+
+
+class PauseAction(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    type: Literal["pause"]
+    option: PauseOption
+
+
+class HangupAction(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    type: Literal["hangup"]
+    option: dict[str, Any] = Field(default_factory=dict)
+
+
+# The discriminator makes an unknown type one error at actions.N naming the allowed types.
+Action = Annotated[PauseAction | HangupAction, Field(discriminator="type")]
+
+
+class ProviderCallCreate(BaseModel):
+    """Body of POST /providercalls. customer_id is never read from it."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    provider_id: str = Field(description="The provider every call is forced through")
+    flow_id: str = Field(default=NIL_UUID, description="Flow run after answer; nil UUID: none")
+    actions: list[Action] = Field(
+        default_factory=list,
+        max_length=MAX_ACTIONS,
+        description="Inline actions after answer: pause (option.duration ms) and hangup",
+    )
+    anonymous: Literal["yes", "no", "auto", ""] = Field(
+        default="auto", description='Anonymous caller ID; "" means auto'
+    )
+    source: SourceAddress = Field(description="Caller ID, sent verbatim (tel or sip)")
+    destinations: list[Address] = Field(min_length=1, max_length=MAX_DESTINATIONS)
+
+    @field_validator("provider_id", "flow_id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError("must be a UUID") from None
+
+    @field_validator("anonymous")
+    @classmethod
+    def _anonymous(cls, value: str) -> str:
+        return value or "auto"
+
+    @field_validator("source")
+    @classmethod
+    def _anonymous_source(cls, value: SourceAddress, info: ValidationInfo) -> SourceAddress:
+        # Never fall back to showing the number: anonymity needs a PAI the carrier can bill.
+        if info.data.get("anonymous") == "yes" and not (
+            value.type == "tel" and E164.match(value.target)
+        ):
+            raise ValueError("anonymous=yes needs an E.164 tel source")
+        return value
+
+
+class FailedDestination(BaseModel):
+    index: int
+    destination: dict[str, Any]
+    reason: str
+
+
+class ProviderCall(BaseModel):
+    """A ProviderCall as the API returns it (the seeds' shape, plus failed_destinations)."""
+
+    id: str
+    customer_id: str
+    provider_id: str
+    flow_id: str
+    source: dict[str, Any] | None
+    destinations: list[dict[str, Any]]
+    anonymous: str
+    call_ids: list[str]
+    groupcall_ids: list[str]
+    failed_destinations: list[FailedDestination] = Field(default_factory=list)
+    tm_create: str
+    tm_update: str
+    tm_delete: str | None
+
+
+class ProviderCallList(BaseModel):
+    result: list[ProviderCall]
+    next_page_token: str
+
+
+class Call(BaseModel):
+    id: str
+    customer_id: str
+    owner_type: str
+    owner_id: str
+    flow_id: str
+    type: str
+    master_call_id: str
+    groupcall_id: str
+    providercall_id: str
+    provider_id: str
+    source: dict[str, Any]
+    destination: dict[str, Any]
+    status: CallStatus
+    direction: Literal["outgoing", "incoming"]
+    anonymous: str
+    actions: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    hangup_by: HangupBy
+    hangup_reason: HangupReason
+    sip_status_code: int
+    tm_ringing: str | None
+    tm_progressing: str | None
+    tm_hangup: str | None
+    tm_create: str
+    tm_update: str
+    tm_delete: str | None
+
+
+class CallList(BaseModel):
+    result: list[Call]
+    next_page_token: str
+
+
+class Groupcall(BaseModel):
+    id: str
+    customer_id: str
+    owner_type: str
+    owner_id: str
+    status: GroupcallStatus
+    flow_id: str
+    providercall_id: str
+    provider_id: str
+    source: dict[str, Any]
+    destination: dict[str, Any]
+    destinations: list[dict[str, Any]]
+    ring_method: RingMethod
+    answer_method: str
+    anonymous: str
+    answer_call_id: str
+    call_ids: list[str]
+    call_count: int
+    dial_index: int
+    tm_create: str
+    tm_update: str
+    tm_delete: str | None
+
+
+class GroupcallList(BaseModel):
+    result: list[Groupcall]
+    next_page_token: str

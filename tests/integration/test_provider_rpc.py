@@ -1,0 +1,254 @@
+"""provider-manager driven over RPC only, as other platform services call it.
+
+Real PostgreSQL and RabbitMQ; the `rpc` fixture is a plain RpcClient on the broker and the
+service is the session's in-process provider-manager.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from provider_manager.app import ProviderManagerApp
+from shared.errors import AppError, ErrorStatus
+from shared.rpc import RpcClient
+
+from tests.support.events import EventCollector
+
+pytestmark = pytest.mark.usefixtures("provider_manager")
+
+TIMESTAMP = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$"
+
+
+def _body(**override: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "sip",
+        "hostname": f"sip-{uuid.uuid4().hex[:8]}.example.com",
+        "name": "rpc test",
+        "detail": "created over RPC",
+        "tech_prefix": "",
+        "tech_postfix": "",
+        "tech_headers": {"X-Account": "42"},
+    }
+    body.update(override)
+    return body
+
+
+async def _error(rpc: RpcClient, queue: str, method: str, uri: str, data: Any = None) -> AppError:
+    with pytest.raises(AppError) as caught:
+        await rpc.request(queue, method, uri, data)
+    return caught.value
+
+
+async def test_crud_over_rpc(
+    rpc: RpcClient, queues: dict[str, str], events: EventCollector
+) -> None:
+    queue = queues["provider-manager"]
+    created = await rpc.request(queue, "POST", "/v1/providers", _body())
+    provider_id = created["id"]
+    assert uuid.UUID(provider_id).version == 4
+    assert created["health_status"] == "unknown"
+    assert created["health_checked_at"] is None
+    assert created["metadata"] == {}
+    assert created["tm_delete"] == "9999-01-01 00:00:00.000000"
+    assert created["tm_create"] == created["tm_update"]
+
+    assert await rpc.request(queue, "GET", f"/v1/providers/{provider_id}") == created
+
+    updated = await rpc.request(
+        queue, "PUT", f"/v1/providers/{provider_id}", {"name": "renamed", "tech_prefix": "9"}
+    )
+    assert updated["name"] == "renamed"
+    assert updated["tech_prefix"] == "9"
+    assert updated["hostname"] == created["hostname"]
+    assert updated["tm_update"] > created["tm_update"]
+
+    listed = await rpc.request(queue, "GET", "/v1/providers?page_size=100")
+    assert provider_id in {p["id"] for p in listed["result"]}
+
+    deleted = await rpc.request(queue, "DELETE", f"/v1/providers/{provider_id}")
+    assert deleted["tm_delete"] != "9999-01-01 00:00:00.000000"
+    again = await rpc.request(queue, "GET", f"/v1/providers/{provider_id}")
+    assert again == deleted
+
+    await events.wait_for("provider_deleted", id=provider_id)
+    assert len(events.of_type("provider_created", id=provider_id)) == 1
+    assert len(events.of_type("provider_updated", id=provider_id)) == 1
+
+
+async def test_replies_carry_status_codes(rpc: RpcClient, queues: dict[str, str]) -> None:
+    queue = queues["provider-manager"]
+    response = await rpc.call(queue, "POST", "/v1/providers", _body())
+    assert response.status_code == 200
+    assert response.data_type == "application/json"
+    missing = await rpc.call(queue, "GET", f"/v1/providers/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert missing.data["status"] == "NOT_FOUND"
+    assert missing.data["reason"] == "PROVIDER_NOT_FOUND"
+
+
+async def test_unknown_uri_is_404(rpc: RpcClient, queues: dict[str, str]) -> None:
+    queue = queues["provider-manager"]
+    for uri in ("/v1/nothing", "/v2/providers", "/v1/providers/a/b", "/"):
+        err = await _error(rpc, queue, "GET", uri)
+        assert err.status is ErrorStatus.NOT_FOUND, uri
+        assert err.reason == "URI_NOT_FOUND"
+
+
+async def test_unknown_provider_is_404(rpc: RpcClient, queues: dict[str, str]) -> None:
+    queue = queues["provider-manager"]
+    unknown = uuid.uuid4()
+    for method, data in (("GET", None), ("PUT", {"name": "x"}), ("DELETE", None)):
+        err = await _error(rpc, queue, method, f"/v1/providers/{unknown}", data)
+        assert err.status is ErrorStatus.NOT_FOUND
+        assert err.reason == "PROVIDER_NOT_FOUND"
+
+
+async def test_wrong_method_is_405(rpc: RpcClient, queues: dict[str, str]) -> None:
+    queue = queues["provider-manager"]
+    for method, uri in (
+        ("PATCH", "/v1/providers"),
+        ("DELETE", "/v1/providers"),
+        ("PUT", "/v1/providers"),
+        ("POST", f"/v1/providers/{uuid.uuid4()}"),
+        ("PATCH", f"/v1/providers/{uuid.uuid4()}"),
+    ):
+        err = await _error(rpc, queue, method, uri)
+        assert err.status is ErrorStatus.METHOD_NOT_ALLOWED, (method, uri)
+
+
+@pytest.mark.parametrize(
+    ("method", "uri", "data", "field"),
+    [
+        ("POST", "/v1/providers", {"hostname": "sip.example.com"}, "type"),
+        ("POST", "/v1/providers", {"type": "iax", "hostname": "sip.example.com"}, "type"),
+        ("POST", "/v1/providers", {"type": "sip"}, "hostname"),
+        ("POST", "/v1/providers", {"type": "sip", "hostname": "sip://x.com"}, "hostname"),
+        ("POST", "/v1/providers", _body(name="n" * 256), "name"),
+        ("POST", "/v1/providers", _body(tech_prefix="a b"), "tech_prefix"),
+        ("POST", "/v1/providers", _body(tech_postfix="\x01"), "tech_postfix"),
+        ("POST", "/v1/providers", _body(tech_headers={"Via": "x"}), "tech_headers"),
+        ("POST", "/v1/providers", _body(tech_headers={"X-A": 5}), "tech_headers"),
+        ("POST", "/v1/providers", _body(tech_headers={"X-A": "a\r\nb"}), "tech_headers"),
+        ("POST", "/v1/providers", [], "body"),
+        ("POST", "/v1/providers", "text", "body"),
+        ("GET", "/v1/providers/not-a-uuid", None, "id"),
+        ("DELETE", "/v1/providers/not-a-uuid", None, "id"),
+        ("PUT", "/v1/providers/not-a-uuid", {"name": "x"}, "id"),
+        ("GET", "/v1/providers?page_size=0", None, "page_size"),
+        ("GET", "/v1/providers?page_size=101", None, "page_size"),
+        ("GET", "/v1/providers?page_size=abc", None, "page_size"),
+        ("GET", "/v1/providers?page_token=yesterday", None, "page_token"),
+    ],
+)
+async def test_bad_requests_are_400(
+    rpc: RpcClient,
+    queues: dict[str, str],
+    method: str,
+    uri: str,
+    data: Any,
+    field: str,
+) -> None:
+    err = await _error(rpc, queues["provider-manager"], method, uri, data)
+    assert err.status is ErrorStatus.INVALID_ARGUMENT
+    if field == "body":
+        assert err.reason == "INVALID_JSON_BODY"
+    else:
+        assert field in err.message
+
+
+async def test_bad_update_changes_nothing(rpc: RpcClient, queues: dict[str, str]) -> None:
+    queue = queues["provider-manager"]
+    created = await rpc.request(queue, "POST", "/v1/providers", _body())
+    uri = f"/v1/providers/{created['id']}"
+    for bad in ({"hostname": "a b"}, {"type": "iax"}, {"tech_headers": {"To": "x"}}, [1]):
+        err = await _error(rpc, queue, "PUT", uri, bad)
+        assert err.http_status == 400
+    assert await rpc.request(queue, "GET", uri) == created
+
+
+async def test_malformed_envelope_is_400(
+    rpc: RpcClient, broker: Any, queues: dict[str, str]
+) -> None:
+    """A peer that sends something other than the envelope still gets a reply."""
+    import aio_pika
+
+    channel = await broker.channel()
+    try:
+        reply_queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        for body in (b"not json", b'{"uri": "/v1/providers"}', b'{"method": "GET"}'):
+            await channel.default_exchange.publish(
+                aio_pika.Message(body, reply_to=reply_queue.name, correlation_id="c1"),
+                routing_key=queues["provider-manager"],
+            )
+            message = await _next(reply_queue)
+            assert message.correlation_id == "c1"
+            assert b'"status_code":400' in message.body
+    finally:
+        await channel.close()
+
+
+async def _next(queue: Any) -> Any:
+    async with asyncio.timeout(5):
+        while True:
+            message = await queue.get(fail=False, no_ack=True)
+            if message is not None:
+                return message
+            await asyncio.sleep(0.02)
+
+
+async def test_redelivered_create_makes_one_provider_and_one_event(
+    rpc: RpcClient, queues: dict[str, str], events: EventCollector
+) -> None:
+    """The same broker message twice (a redelivery) yields the same provider, created once."""
+    queue = queues["provider-manager"]
+    message_id = uuid.uuid4().hex
+    body = _body()
+    first = await rpc.request(queue, "POST", "/v1/providers", body, message_id=message_id)
+    second = await rpc.request(queue, "POST", "/v1/providers", body, message_id=message_id)
+    assert first == second
+    assert first["id"] == str(uuid.UUID(message_id))
+    page = await rpc.request(queue, "GET", "/v1/providers?page_size=100")
+    assert sum(p["hostname"] == body["hostname"] for p in page["result"]) == 1
+    # Barrier: the relay publishes in outbox order, so once this later event is here, any
+    # second provider_created would have arrived before it.
+    await rpc.request(queue, "PUT", f"/v1/providers/{first['id']}", {"name": "barrier"})
+    await events.wait_for("provider_updated", id=first["id"])
+    assert len(events.of_type("provider_created", id=first["id"])) == 1
+
+
+async def test_many_concurrent_calls_on_one_client(rpc: RpcClient, queues: dict[str, str]) -> None:
+    queue = queues["provider-manager"]
+    seed = await rpc.request(queue, "POST", "/v1/providers", _body())
+    creates = [rpc.request(queue, "POST", "/v1/providers", _body(name=f"c{i}")) for i in range(100)]
+    reads = [rpc.request(queue, "GET", f"/v1/providers/{seed['id']}") for _ in range(100)]
+    results = await asyncio.gather(*creates, *reads)
+    created, read = results[:100], results[100:]
+    # Every reply went to its own caller: names match requests, ids are all distinct.
+    assert [c["name"] for c in created] == [f"c{i}" for i in range(100)]
+    assert len({c["id"] for c in created}) == 100
+    assert all(r == seed for r in read)
+
+
+async def test_ops_endpoints(provider_manager: ProviderManagerApp) -> None:
+    import aiohttp
+
+    port = provider_manager.bound_ops_port
+    assert port
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
+        async with http.get("/healthz") as resp:
+            assert resp.status == 200
+            assert await resp.json() == {"status": "ok"}
+        async with http.get("/readyz") as resp:
+            assert resp.status == 200
+            assert await resp.json() == {
+                "status": "ok",
+                "checks": {"database": True, "broker": True},
+            }
+        async with http.get("/metrics") as resp:
+            assert resp.status == 200
+            text = await resp.text()
+    assert "rpc_server_requests_total" in text
+    assert "rpc_server_request_seconds_bucket" in text

@@ -1,0 +1,204 @@
+"""The RPC layer's failure modes on a real broker: nobody consuming, a handler too slow,
+a request that expires in the queue, and a broker connection that drops and comes back.
+
+Each test uses its own uuid-named queue, and connection drops go through a TcpProxy that
+only this test's connections use, so nothing else on the broker is disturbed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+from shared.broker import connect
+from shared.errors import AppError, ErrorStatus
+from shared.rpc import Router, RpcClient, RpcContext, RpcServer
+
+from tests.support.polling import eventually
+from tests.support.tcp_proxy import TcpProxy
+
+
+@pytest.fixture
+async def proxy(platform_env: dict[str, Any]) -> AsyncIterator[TcpProxy]:
+    proxy = TcpProxy.for_url(platform_env["AMQP_URL"])
+    await proxy.start()
+    yield proxy
+    await proxy.stop()
+
+
+class Gate:
+    """A handler that answers only once the test opens the gate, counting its calls."""
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.calls: list[str] = []
+
+    async def handle(self, ctx: RpcContext) -> dict[str, Any]:
+        self.calls.append(str(ctx.query.get("n")))
+        await self.open.wait()
+        return {"n": ctx.query.get("n")}
+
+
+@pytest.fixture
+async def gated_server(broker: AbstractRobustConnection) -> AsyncIterator[tuple[str, Gate]]:
+    gate = Gate()
+    router = Router()
+    router.get("/v1/slow", gate.handle)
+    queue = f"test-rpc.{uuid.uuid4().hex}"
+    # prefetch 1: a second request waits in the queue while the first is being handled.
+    server = RpcServer(broker, queue, router, prefetch=1)
+    await server.start()
+    yield queue, gate
+    gate.open.set()
+    await server.stop()
+
+
+async def _echo(ctx: RpcContext) -> dict[str, Any]:
+    return {"echo": ctx.query.get("v"), "request_id": ctx.request_id}
+
+
+async def test_no_consumer_is_a_fast_503(rpc: RpcClient) -> None:
+    started = time.perf_counter()
+    with pytest.raises(AppError) as caught:
+        await rpc.request(f"test-rpc.nobody.{uuid.uuid4().hex}", "GET", "/v1/x", timeout=5.0)
+    elapsed = time.perf_counter() - started
+    assert caught.value.status is ErrorStatus.UNAVAILABLE
+    assert caught.value.http_status == 503
+    assert elapsed < 1.0, f"took {elapsed:.2f} s: the mandatory publish should return at once"
+
+
+async def test_slow_handler_is_504_and_the_client_keeps_working(
+    rpc: RpcClient, gated_server: tuple[str, Gate]
+) -> None:
+    queue, gate = gated_server
+    started = time.perf_counter()
+    with pytest.raises(AppError) as caught:
+        await rpc.request(queue, "GET", "/v1/slow?n=1", timeout=0.3)
+    elapsed = time.perf_counter() - started
+    assert caught.value.status is ErrorStatus.DEADLINE_EXCEEDED
+    assert caught.value.http_status == 504
+    assert 0.3 <= elapsed < 1.5
+    # The late reply, once the handler finishes, is dropped; the next call gets its own.
+    gate.open.set()
+    assert await rpc.request(queue, "GET", "/v1/slow?n=2", timeout=5.0) == {"n": "2"}
+
+
+async def test_expired_request_is_never_handled(
+    rpc: RpcClient, gated_server: tuple[str, Gate]
+) -> None:
+    """`expiration` = deadline: a request still queued when its caller gave up is dropped."""
+    queue, gate = gated_server
+    first = asyncio.create_task(rpc.request(queue, "GET", "/v1/slow?n=first", timeout=5.0))
+    await eventually(lambda: _ready(gate.calls == ["first"]), 5.0, message="first call handled")
+    # The server holds one message at a time, so this one waits in the queue and expires.
+    with pytest.raises(AppError) as caught:
+        await rpc.request(queue, "GET", "/v1/slow?n=late", timeout=0.2)
+    assert caught.value.status is ErrorStatus.DEADLINE_EXCEEDED
+    gate.open.set()
+    assert await first == {"n": "first"}
+    # A later request is served, and the expired one never reached the handler.
+    assert await rpc.request(queue, "GET", "/v1/slow?n=after", timeout=5.0) == {"n": "after"}
+    assert gate.calls == ["first", "after"]
+
+
+async def _ready(value: bool) -> bool:
+    return value
+
+
+async def test_request_id_travels_with_the_call(broker: AbstractRobustConnection) -> None:
+    router = Router()
+    router.get("/v1/echo", _echo)
+    queue = f"test-rpc.{uuid.uuid4().hex}"
+    server = RpcServer(broker, queue, router)
+    await server.start()
+    client = RpcClient(broker, "tests-rid", default_timeout=5.0)
+    await client.start()
+    try:
+        from shared.logging import bind_request_id
+
+        rid = bind_request_id("rid-abc-123")
+        reply = await client.request(queue, "GET", "/v1/echo?v=1")
+        assert reply == {"echo": "1", "request_id": rid}
+    finally:
+        import structlog
+
+        structlog.contextvars.clear_contextvars()
+        await client.stop()
+        await server.stop()
+
+
+async def test_client_survives_a_broker_connection_drop(
+    proxy: TcpProxy, broker: AbstractRobustConnection, platform_env: dict[str, Any]
+) -> None:
+    router = Router()
+    router.get("/v1/echo", _echo)
+    queue = f"test-rpc.{uuid.uuid4().hex}"
+    server = RpcServer(broker, queue, router)  # the server keeps its direct connection
+    await server.start()
+    connection = await connect(proxy.url(platform_env["AMQP_URL"]), "tests-via-proxy")
+    client = RpcClient(connection, "tests-proxy", default_timeout=2.0)
+    await client.start()
+    try:
+        assert (await client.request(queue, "GET", "/v1/echo?v=before"))["echo"] == "before"
+        await proxy.sever()
+        # While the link is down a call fails at once (503), it does not hang.
+        started = time.perf_counter()
+        with pytest.raises(AppError) as caught:
+            await client.request(queue, "GET", "/v1/echo?v=down", timeout=1.0)
+        assert caught.value.status in (ErrorStatus.UNAVAILABLE, ErrorStatus.DEADLINE_EXCEEDED)
+        assert time.perf_counter() - started < 1.5
+        proxy.restore()
+
+        async def answered() -> dict[str, Any] | None:
+            try:
+                return dict(await client.request(queue, "GET", "/v1/echo?v=after", timeout=1.0))
+            except AppError:
+                return None
+
+        reply = await eventually(answered, 20.0, interval=0.2, message="RPC after reconnect")
+        assert reply["echo"] == "after"
+        # Concurrency still works on the restored channel and reply queue.
+        many = await asyncio.gather(
+            *(client.request(queue, "GET", f"/v1/echo?v={i}") for i in range(50))
+        )
+        assert [r["echo"] for r in many] == [str(i) for i in range(50)]
+    finally:
+        await client.stop()
+        await connection.close()
+        await server.stop()
+
+
+async def test_server_survives_a_broker_connection_drop(
+    proxy: TcpProxy, rpc: RpcClient, platform_env: dict[str, Any]
+) -> None:
+    router = Router()
+    router.get("/v1/echo", _echo)
+    queue = f"test-rpc.{uuid.uuid4().hex}"
+    connection = await connect(proxy.url(platform_env["AMQP_URL"]), "tests-server-via-proxy")
+    server = RpcServer(connection, queue, router)
+    await server.start()
+    try:
+        assert (await rpc.request(queue, "GET", "/v1/echo?v=1"))["echo"] == "1"
+        await proxy.sever()
+        # The request queue is auto-delete: with its only consumer gone, callers get 503.
+        with pytest.raises(AppError) as caught:
+            await rpc.request(queue, "GET", "/v1/echo?v=2", timeout=1.0)
+        assert caught.value.status in (ErrorStatus.UNAVAILABLE, ErrorStatus.DEADLINE_EXCEEDED)
+        proxy.restore()
+
+        async def answered() -> dict[str, Any] | None:
+            try:
+                return dict(await rpc.request(queue, "GET", "/v1/echo?v=3", timeout=1.0))
+            except AppError:
+                return None
+
+        reply = await eventually(answered, 20.0, interval=0.2, message="server re-consumed")
+        assert reply["echo"] == "3"
+    finally:
+        await server.stop()
+        await connection.close()
