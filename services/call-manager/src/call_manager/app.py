@@ -1,41 +1,158 @@
-"""Builds call-manager: outbox relay and RPC server."""
+"""Builds call-manager: outbox relay, SIP transport and dialer, call runtime, crash
+recovery, and two RPC servers (the service queue and this replica's own queue)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+import structlog
 from shared.events import OutboxRelay
 from shared.rpc import RpcServer
 from shared.runtime import ServiceApp
+from shared.sip.resolver import SipResolver
+from shared.sip.timers import SipTimers
+from shared.sip.transport import UdpTransport
 
-from call_manager.rpc import build_router
-from call_manager.settings import SCHEMA, SERVICE, Settings
+from call_manager.calls.controller import CallTimers
+from call_manager.dialing.leg import Dialer
+from call_manager.dialing.sip_dialer import SipDialer
+from call_manager.handlers.calls import CallHandlers
+from call_manager.handlers.providercalls import ProviderCallHandlers
+from call_manager.rpc import build_replica_router, build_router
+from call_manager.services.calls import CallService
+from call_manager.services.destinations import DestinationResolver
+from call_manager.services.providercalls import ProviderCallService
+from call_manager.services.providers import ProviderLookup
+from call_manager.services.recovery import Recovery
+from call_manager.services.runtime import CallRuntime
+from call_manager.settings import (
+    AGENT_MANAGER,
+    PROVIDER_MANAGER,
+    REGISTRAR_MANAGER,
+    SCHEMA,
+    SERVICE,
+    Settings,
+)
 from call_manager.tables import outbox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = structlog.get_logger("call-manager")
+# How long a stopping replica gives its calls to hang up properly (CANCEL/BYE answered).
+SHUTDOWN_GRACE = 5.0
 
 
 class CallManagerApp(ServiceApp):
     name = SERVICE
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, dialer: Dialer | None = None) -> None:
+        """`dialer` replaces the SIP dialer (tests of the status machine without a carrier)."""
         super().__init__(settings, settings.ops_port)
         self.config = settings
+        self.replica_id = settings.replica_id or uuid.uuid4().hex
+        self._dialer_override = dialer
+        self.transport: UdpTransport | None = None
 
     async def on_start(self) -> None:
-        self.relay = OutboxRelay(
-            self.engine, outbox, self.broker, self.settings.event_exchange(SERVICE)
-        )
+        config = self.config
+        self.relay = OutboxRelay(self.engine, outbox, self.broker, config.event_exchange(SERVICE))
         await self.relay.start()
         self.on_stop(self.relay.stop)
+        self.on_stop(self._flush_events)
+
+        self.dialer = self._dialer_override or await self._sip_dialer()
+        timers = CallTimers(
+            ring_timeout=config.ring_timeout,
+            max_duration=config.max_duration,
+            ending_guard=64 * config.sip_t1 + 2.0,
+        )
+        self.runtime = CallRuntime(
+            self.sessions, self.relay.wake, self.dialer, timers, self.replica_id
+        )
+        self.recovery = Recovery(
+            self.sessions,
+            self.relay.wake,
+            self.replica_id,
+            config.heartbeat_interval,
+            config.replica_dead_after,
+            config.reaper_interval,
+            config.idempotency_ttl,
+        )
+        await self.recovery.start()
+        self.on_stop(self.recovery.stop)
+        self.on_stop(self._hang_up_all)
+
+        self.providercalls = ProviderCallService(
+            self.sessions,
+            self.relay.wake,
+            ProviderLookup(self.rpc, config.request_queue(PROVIDER_MANAGER), config.rpc_timeout),
+            DestinationResolver(
+                self.rpc,
+                config.peer_queue(AGENT_MANAGER),
+                config.peer_queue(REGISTRAR_MANAGER),
+                config.rpc_timeout,
+            ),
+            self.runtime,
+            config.idempotency_wait,
+        )
+        self.calls = CallService(
+            self.sessions, self.runtime, self.rpc, config.replica_queue, self.recovery
+        )
+        # The replica queue first: no call can be owned here before its orders can arrive.
+        self.replica_server = RpcServer(
+            self.broker,
+            config.replica_queue(self.replica_id),
+            build_replica_router(CallHandlers(self.calls, forwarded=True)),
+            config.rpc_prefetch,
+        )
+        await self.replica_server.start()
+        self.on_stop(self.replica_server.stop)
         self.rpc_server = RpcServer(
             self.broker,
-            self.settings.request_queue(SERVICE),
-            build_router(),
-            self.config.rpc_prefetch,
+            config.request_queue(SERVICE),
+            build_router(ProviderCallHandlers(self.providercalls), CallHandlers(self.calls)),
+            config.rpc_prefetch,
         )
         await self.rpc_server.start()
         self.on_stop(self.rpc_server.stop)
+
+    async def _sip_dialer(self) -> SipDialer:
+        config = self.config
+        self.transport = await UdpTransport.create(
+            config.sip_host, config.sip_port, advertise=config.sip_public_host or None
+        )
+        transport = self.transport
+
+        async def close_transport() -> None:
+            transport.close()
+
+        self.on_stop(close_transport)
+        return SipDialer(
+            transport,
+            SipResolver(nameservers=config.nameservers),
+            timers=SipTimers(t1=config.sip_t1),
+            rtp_port_range=config.rtp_port_range,
+        )
+
+    @property
+    def sip_port(self) -> int:
+        return self.transport.local_port if self.transport is not None else 0
+
+    async def _hang_up_all(self) -> None:
+        left = await self.runtime.shutdown(SHUTDOWN_GRACE)
+        await self.recovery.leave()
+        if left:
+            self._log_left(left)
+
+    def _log_left(self, left: list[str]) -> None:
+        log.warning("calls_finished_at_shutdown", calls=len(left))
+
+    async def _flush_events(self) -> None:
+        # Publish what the shutdown just wrote; a surviving replica's relay would otherwise.
+        try:
+            await self.relay.publish_batch()
+        except Exception:
+            return
 
 
 def migrate(settings: Settings) -> None:

@@ -1,9 +1,34 @@
-"""call-manager's RPC route table: (method, URI) -> handler. Unknown URIs answer 404."""
+"""call-manager's RPC route tables: (method, URI) -> handler. Nothing else lives here.
+
+The service queue takes every route; each replica's own queue takes only the hangup
+orders other replicas forward to the owner of a dialog.
+"""
 
 from __future__ import annotations
 
 from shared.rpc import Router
 
+from call_manager.handlers.calls import CallHandlers
+from call_manager.handlers.providercalls import ProviderCallHandlers
 
-def build_router() -> Router:
-    return Router()
+
+def build_router(providercalls: ProviderCallHandlers, calls: CallHandlers) -> Router:
+    router = Router()
+    router.get("/v1/providercalls", providercalls.list)
+    router.post("/v1/providercalls", providercalls.create)
+    router.get("/v1/providercalls/{id}", providercalls.get)
+    router.delete("/v1/providercalls/{id}", providercalls.delete)
+    router.get("/v1/calls", calls.list_calls)
+    router.get("/v1/calls/{id}", calls.get_call)
+    router.post("/v1/calls/{id}/hangup", calls.hangup_call)
+    router.get("/v1/groupcalls", calls.list_groupcalls)
+    router.get("/v1/groupcalls/{id}", calls.get_groupcall)
+    router.post("/v1/groupcalls/{id}/hangup", calls.hangup_groupcall)
+    return router
+
+
+def build_replica_router(calls: CallHandlers) -> Router:
+    router = Router()
+    router.post("/v1/calls/{id}/hangup", calls.hangup_call)
+    router.post("/v1/groupcalls/{id}/hangup", calls.hangup_groupcall)
+    return router

@@ -1,4 +1,5 @@
-"""call-manager settings (env prefix CALL_MANAGER_ for its own knobs)."""
+"""call-manager settings (env prefix CALL_MANAGER_ for its own knobs; the call timers keep
+the names the issue gives them)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,78 @@ from shared.settings import CommonSettings
 
 SERVICE = "call-manager"
 SCHEMA = "call_manager"
+AGENT_MANAGER = "agent-manager"
+REGISTRAR_MANAGER = "registrar-manager"
+PROVIDER_MANAGER = "provider-manager"
 
 
 class Settings(CommonSettings):
     ops_port: int = Field(default=9102, validation_alias="CALL_MANAGER_OPS_PORT")
     rpc_prefetch: int = Field(default=64, validation_alias="CALL_MANAGER_RPC_PREFETCH")
+
+    ring_timeout: float = Field(default=60.0, gt=0, validation_alias="CALL_RING_TIMEOUT")
+    max_duration: float = Field(default=3600.0, gt=0, validation_alias="CALL_MAX_DURATION")
+
+    sip_host: str = Field(default="127.0.0.1", validation_alias="CALL_MANAGER_SIP_HOST")
+    sip_port: int = Field(default=5080, ge=0, le=65535, validation_alias="CALL_MANAGER_SIP_PORT")
+    # The address carriers reach us at (Via/Contact/SDP); empty: the bound SIP host.
+    sip_public_host: str = Field(default="", validation_alias="CALL_MANAGER_SIP_PUBLIC_HOST")
+    # RTP ports; 0/0 (default): even ports from the kernel's ephemeral range. A fixed range
+    # (for firewalls) costs the SIP layer a shuffle of the whole range per call (see report).
+    rtp_port_min: int = Field(
+        default=0, ge=0, le=65535, validation_alias="CALL_MANAGER_RTP_PORT_MIN"
+    )
+    rtp_port_max: int = Field(
+        default=0, ge=0, le=65535, validation_alias="CALL_MANAGER_RTP_PORT_MAX"
+    )
+    # Comma-separated DNS servers for RFC 3263 lookups; empty: /etc/resolv.conf.
+    dns_servers: str = Field(default="", validation_alias="CALL_MANAGER_DNS_SERVERS")
+    sip_t1: float = Field(default=0.5, gt=0, validation_alias="CALL_MANAGER_SIP_T1")
+
+    heartbeat_interval: float = Field(
+        default=5.0, gt=0, validation_alias="CALL_MANAGER_HEARTBEAT_INTERVAL"
+    )
+    replica_dead_after: float = Field(
+        default=30.0, gt=0, validation_alias="CALL_MANAGER_REPLICA_DEAD_AFTER"
+    )
+    reaper_interval: float = Field(
+        default=10.0, gt=0, validation_alias="CALL_MANAGER_REAPER_INTERVAL"
+    )
+    # Empty: a new id per process. A fixed id lets a restarted replica finish its own calls
+    # at once instead of waiting for its old heartbeat to age.
+    replica_id: str = Field(default="", validation_alias="CALL_MANAGER_REPLICA_ID")
+
+    idempotency_ttl: float = Field(
+        default=86400.0, gt=0, validation_alias="CALL_MANAGER_IDEMPOTENCY_TTL"
+    )
+    # How long a duplicate POST waits for the first one (same Idempotency-Key) to finish.
+    idempotency_wait: float = Field(
+        default=5.0, gt=0, validation_alias="CALL_MANAGER_IDEMPOTENCY_WAIT"
+    )
+
+    agent_manager_queue: str = Field(default="", validation_alias="CALL_MANAGER_AGENT_QUEUE")
+    registrar_manager_queue: str = Field(
+        default="", validation_alias="CALL_MANAGER_REGISTRAR_QUEUE"
+    )
+
+    def peer_queue(self, service: str) -> str:
+        configured = {
+            AGENT_MANAGER: self.agent_manager_queue,
+            REGISTRAR_MANAGER: self.registrar_manager_queue,
+        }.get(service, "")
+        return configured or self.request_queue(service)
+
+    def replica_queue(self, replica_id: str) -> str:
+        """Where one replica takes commands for the calls it owns (hangup)."""
+        return f"{self.queue_prefix}.{SERVICE}.{replica_id}.request"
+
+    @property
+    def rtp_port_range(self) -> tuple[int, int] | None:
+        if self.rtp_port_min and self.rtp_port_max:
+            return (self.rtp_port_min, self.rtp_port_max)
+        return None
+
+    @property
+    def nameservers(self) -> list[str] | None:
+        servers = [s.strip() for s in self.dns_servers.split(",") if s.strip()]
+        return servers or None

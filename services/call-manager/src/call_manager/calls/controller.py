@@ -1,0 +1,211 @@
+"""One coroutine per call: drives its SIP leg, its status and its timers.
+
+Everything that can happen to a call (a 1xx, the answer, the end, a hangup order, a timer)
+arrives in one inbox and is handled in order, so the status machine has no races of its
+own. Persistence and groupcall coordination sit behind `CallObserver`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+
+from call_manager.calls import states
+from call_manager.calls.actions import run_actions
+from call_manager.calls.states import CallEnd, EndCause
+from call_manager.dialing.leg import (
+    CallLeg,
+    Dialer,
+    InviteSpec,
+    LegEndKind,
+    LegEvent,
+    LegEventKind,
+)
+
+log = structlog.get_logger("call.controller")
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass(frozen=True, slots=True)
+class CallTimers:
+    ring_timeout: float = 60.0
+    max_duration: float = 3600.0
+    # How long a CANCEL or BYE may take before the call is closed regardless.
+    ending_guard: float = 40.0
+
+
+class CallObserver(Protocol):
+    async def moved(
+        self, call_id: str, status: str, end: CallEnd | None, sip_status_code: int
+    ) -> None:
+        """Persist a status change (and emit its event)."""
+
+    async def answered(self, call_id: str) -> None: ...
+
+    async def ended(self, call_id: str, end: CallEnd, answered: bool) -> None: ...
+
+
+class _Hangup:
+    """An order to end the call (API, inline action, groupcall answered elsewhere)."""
+
+
+_HANGUP = _Hangup()
+
+
+class CallController:
+    def __init__(
+        self,
+        call_id: str,
+        spec: InviteSpec | None,
+        dialer: Dialer,
+        observer: CallObserver,
+        timers: CallTimers,
+        *,
+        actions: Sequence[dict[str, Any]] = (),
+        flow_id: str = NIL_UUID,
+        invalid_reason: str = "",
+    ) -> None:
+        self.call_id = call_id
+        self.spec = spec
+        self.status = states.DIALING
+        self.answered = False
+        self._dialer = dialer
+        self._observer = observer
+        self._timers = timers
+        self._actions = list(actions)
+        self._flow_id = flow_id
+        self._invalid_reason = invalid_reason
+        self._inbox: asyncio.Queue[LegEvent | _Hangup] = asyncio.Queue()
+        self._leg: CallLeg | None = None
+        self._intent: EndCause | None = None
+        self._last_code = 0
+        self._post_answer: asyncio.Task[None] | None = None
+        self.end: CallEnd | None = None
+        # Set once the call is ending (canceling/terminating persisted) or over.
+        self.ending = asyncio.Event()
+
+    def request_hangup(self) -> None:
+        """Thread-unsafe but loop-safe: may be called from any task of this loop."""
+        self._inbox.put_nowait(_HANGUP)
+
+    def abandon(self) -> None:
+        if self._leg is not None:
+            self._leg.abandon()
+
+    async def run(self) -> CallEnd:
+        try:
+            end = await self._drive()
+        finally:
+            if self._post_answer is not None:
+                self._post_answer.cancel()
+        self.end = end
+        await self._move(states.HANGUP, end)
+        self.ending.set()
+        await self._observer.ended(self.call_id, end, self.answered)
+        return end
+
+    async def _drive(self) -> CallEnd:
+        if self.spec is None:
+            return CallEnd(EndCause.UNREACHABLE, detail=self._invalid_reason)
+        loop = asyncio.get_running_loop()
+        self._leg = self._dialer.dial(self.spec, self._inbox.put_nowait)
+        deadline = loop.time() + self._timers.ring_timeout
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    item = await self._inbox.get()
+            except TimeoutError:
+                if self.status in (states.CANCELING, states.TERMINATING):
+                    # The carrier never completed our CANCEL/BYE: close the books anyway.
+                    self._leg.abandon()
+                    return CallEnd(self._intent or EndCause.UNREACHABLE, self._last_code)
+                self._intent = (
+                    EndCause.MAX_DURATION
+                    if self.status == states.PROGRESSING
+                    else EndCause.RING_TIMEOUT
+                )
+                await self._start_ending()
+                deadline = loop.time() + self._timers.ending_guard
+                continue
+            if isinstance(item, _Hangup):
+                if self._intent is None and self.status not in (
+                    states.CANCELING,
+                    states.TERMINATING,
+                ):
+                    self._intent = (
+                        EndCause.LOCAL_BYE
+                        if self.status == states.PROGRESSING
+                        else EndCause.CANCELED
+                    )
+                    await self._start_ending()
+                    deadline = loop.time() + self._timers.ending_guard
+                continue
+            if item.kind is LegEventKind.PROVISIONAL:
+                self._last_code = item.status_code
+                if self.status == states.DIALING:
+                    await self._move(states.RINGING)
+            elif item.kind is LegEventKind.ANSWERED:
+                self._last_code = item.status_code or 200
+                if self.status in (states.DIALING, states.RINGING):
+                    self.answered = True
+                    await self._move(states.PROGRESSING)
+                    await self._observer.answered(self.call_id)
+                    self._after_answer()
+                    deadline = loop.time() + self._timers.max_duration
+                # a 200 crossing our CANCEL: the leg ACKs and BYEs it and then reports ENDED
+            else:
+                if item.status_code:
+                    self._last_code = item.status_code
+                return self._ended(item)
+
+    async def _start_ending(self) -> None:
+        assert self._leg is not None
+        if self.status == states.PROGRESSING:
+            await self._move(states.TERMINATING)
+            self._leg.hangup()
+        elif self.status in (states.DIALING, states.RINGING):
+            await self._move(states.CANCELING)
+            self._leg.cancel()
+        self.ending.set()
+
+    def _ended(self, event: LegEvent) -> CallEnd:
+        kind, code, intent = event.end, event.status_code or self._last_code, self._intent
+        if kind is LegEndKind.REJECTED:
+            if code == 487 and intent in (EndCause.CANCELED, EndCause.RING_TIMEOUT):
+                return CallEnd(intent, code, event.detail)
+            return CallEnd(EndCause.REJECTED, code, event.detail)
+        if kind is LegEndKind.CANCELED:
+            return CallEnd(intent or EndCause.CANCELED, code, event.detail)
+        if kind is LegEndKind.REMOTE_BYE:
+            # A BYE crossing ours still means we had decided to end it.
+            if intent in (EndCause.LOCAL_BYE, EndCause.MAX_DURATION):
+                return CallEnd(intent, code, event.detail)
+            return CallEnd(EndCause.REMOTE_BYE, code, event.detail)
+        if kind is LegEndKind.LOCAL_BYE:
+            return CallEnd(intent or EndCause.LOCAL_BYE, code, event.detail)
+        if self.answered and intent is not None:
+            return CallEnd(intent, code, event.detail)  # our BYE got no answer: still ours
+        return CallEnd(EndCause.UNREACHABLE, code, event.detail)
+
+    def _after_answer(self) -> None:
+        if self._actions:
+            self._post_answer = asyncio.create_task(
+                run_actions(self._actions, self.request_hangup), name=f"actions:{self.call_id}"
+            )
+        elif self._flow_id == NIL_UUID:
+            # No flow, no actions: the answer proved the trunk; do not keep the line open.
+            self.request_hangup()
+
+    async def _move(self, status: str, end: CallEnd | None = None) -> None:
+        if not states.can_move(self.status, status):
+            return
+        self.status = status
+        try:
+            await self._observer.moved(self.call_id, status, end, self._last_code)
+        except Exception:
+            # The wire state stays authoritative; a lost row update must not kill the call.
+            log.exception("call_status_persist_failed", call_id=self.call_id, status=status)

@@ -1,0 +1,77 @@
+"""The small interface between a call's controller and the SIP stack.
+
+The controller never sees SIP messages: a leg reports facts (1xx, answer, the end and its
+kind) to a listener, and takes two orders (cancel before answer, BYE after). That keeps the
+status machine testable with a scripted fake and lets the SIP layer change underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class LegEventKind(StrEnum):
+    PROVISIONAL = "provisional"  # a 1xx other than 100 (180, 183)
+    ANSWERED = "answered"  # 2xx, ACKed, media flowing
+    ENDED = "ended"
+
+
+class LegEndKind(StrEnum):
+    REJECTED = "rejected"  # final 3xx-6xx, ACKed
+    CANCELED = "canceled"  # our CANCEL took effect (487 ACKed, or a crossing 200 ACKed+BYEd)
+    REMOTE_BYE = "remote_bye"  # the carrier's BYE, answered 200
+    LOCAL_BYE = "local_bye"  # our BYE completed (any final response or timeout)
+    UNREACHABLE = "unreachable"  # resolution or transport failure, or no response (Timer B)
+
+
+@dataclass(frozen=True, slots=True)
+class LegEvent:
+    kind: LegEventKind
+    status_code: int = 0
+    end: LegEndKind | None = None
+    detail: str = ""
+
+
+LegListener = Callable[[LegEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class InviteSpec:
+    """Everything call-manager decides about an INVITE; the SIP layer adds the rest
+    (Via, Call-ID, CSeq, tags, Contact, Max-Forwards, SDP)."""
+
+    request_uri: str
+    next_hop: str  # host[:port] resolved per RFC 3263: the provider's hostname
+    from_user: str
+    from_host: str | None  # None: the Request-URI's host
+    from_display: str
+    anonymous: bool = False
+    privacy: str | None = None  # RFC 3323
+    asserted_identity: str | None = None  # RFC 3325, E.164
+    # The provider's tech_headers, names in their case, in order.
+    extra_headers: tuple[tuple[str, str], ...] = field(default=())
+
+
+class CallLeg(Protocol):
+    def cancel(self) -> None:
+        """Stop ringing: CANCEL once a 1xx came (deferred until then). Idempotent."""
+
+    def hangup(self) -> None:
+        """End an answered call with BYE. Idempotent."""
+
+    def abandon(self) -> None:
+        """Drop all local state without signalling (process shutdown after a failed stop)."""
+
+
+class Dialer(Protocol):
+    def problem(self, spec: InviteSpec) -> str | None:
+        """Why the stack would refuse this INVITE (checked before any call is created)."""
+        ...
+
+    def dial(self, spec: InviteSpec, listener: LegListener) -> CallLeg:
+        """Start the INVITE now; every later fact arrives through `listener`, ending with
+        exactly one ENDED event. Never raises for carrier problems: they end the leg."""
+        ...

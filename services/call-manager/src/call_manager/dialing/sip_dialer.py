@@ -1,0 +1,159 @@
+"""The Dialer over the shared SIP layer: each leg is one `OutboundCall`.
+
+The SIP layer keeps the RFC 3261 rules (retransmissions, ACKs, CANCEL after a 1xx, a 200
+crossing the CANCEL ACKed and BYEd, the carrier's BYE answered) and the RTP silence; this
+adapter only translates its events into leg events and our orders into its calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from shared.sip.call import CallEvent, CallEventKind, OutboundCall
+from shared.sip.errors import InvalidHeaderError, SipError
+from shared.sip.invite_request import CallSpec
+from shared.sip.resolver import SipResolver
+from shared.sip.rtp import RtpTicker
+from shared.sip.timers import SipTimers
+from shared.sip.transport import UdpTransport
+
+from call_manager.dialing.leg import (
+    InviteSpec,
+    LegEndKind,
+    LegEvent,
+    LegEventKind,
+    LegListener,
+)
+
+log = structlog.get_logger("call.sip")
+
+
+def call_spec(spec: InviteSpec) -> CallSpec:
+    return CallSpec(
+        request_uri=spec.request_uri,
+        destination=spec.next_hop,
+        from_user=spec.from_user,
+        from_display=spec.from_display or None,
+        from_host=spec.from_host,
+        anonymous=spec.anonymous,
+        privacy=spec.privacy,
+        asserted_identity=spec.asserted_identity,
+        extra_headers=spec.extra_headers,
+    )
+
+
+def leg_event(event: CallEvent) -> LegEvent | None:
+    """Our view of a SIP layer event; None for what the controller does not need (100)."""
+    code = event.status_code or 0
+    kind = event.kind
+    if kind is CallEventKind.PROGRESS:
+        return LegEvent(LegEventKind.PROVISIONAL, code) if code > 100 else None
+    if kind is CallEventKind.ANSWERED:
+        return LegEvent(LegEventKind.ANSWERED, code)
+    detail = event.error or event.reason or ""
+    if kind is CallEventKind.FAILED:
+        end = LegEndKind.REJECTED if code >= 300 else LegEndKind.UNREACHABLE
+    elif kind is CallEventKind.CANCELLED:
+        end = LegEndKind.CANCELED
+    elif kind is CallEventKind.REMOTE_HANGUP:
+        end = LegEndKind.REMOTE_BYE
+    else:
+        end = LegEndKind.LOCAL_BYE
+    return LegEvent(LegEventKind.ENDED, code, end, detail)
+
+
+class SipLeg:
+    def __init__(self, call: OutboundCall, listener: LegListener) -> None:
+        self._call = call
+        self._listener = listener
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ended = False
+        self._spawn(self._place())
+
+    def _on_event(self, event: CallEvent) -> None:
+        mapped = leg_event(event)
+        if mapped is None or self._ended:
+            return
+        if mapped.kind is LegEventKind.ENDED:
+            self._ended = True
+        self._listener(mapped)
+
+    async def _place(self) -> None:
+        try:
+            await self._call.invite()
+        except Exception as exc:
+            # The SIP layer reports carrier trouble as events; anything raised is ours.
+            log.exception("invite_crashed", call_id=self._call.call_id)
+            if not self._ended:
+                self._ended = True
+                self._listener(LegEvent(LegEventKind.ENDED, 0, LegEndKind.UNREACHABLE, str(exc)))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _hangup(self) -> None:
+        # hangup() picks CANCEL or BYE from the SIP state, which may be ahead of ours.
+        try:
+            await self._call.hangup()
+        except SipError as exc:
+            log.info("hangup_failed", call_id=self._call.call_id, error=str(exc))
+
+    def cancel(self) -> None:
+        self._spawn(self._hangup())
+
+    def hangup(self) -> None:
+        self._spawn(self._hangup())
+
+    def abandon(self) -> None:
+        self._spawn(self._call.aclose())
+
+
+class SipDialer:
+    def __init__(
+        self,
+        transport: UdpTransport,
+        resolver: SipResolver,
+        *,
+        timers: SipTimers,
+        media_host: str | None = None,
+        rtp_port_range: tuple[int, int] | None = None,
+        ticker: RtpTicker | None = None,
+    ) -> None:
+        self.transport = transport
+        self.resolver = resolver
+        self.timers = timers
+        self.media_host = media_host
+        self.rtp_port_range = rtp_port_range
+        self.ticker = ticker
+
+    def problem(self, spec: InviteSpec) -> str | None:
+        try:
+            call_spec(spec).validate()
+        except InvalidHeaderError as exc:
+            return str(exc)
+        return None
+
+    def dial(self, spec: InviteSpec, listener: LegListener) -> SipLeg:
+        holder: list[SipLeg] = []
+
+        def forward(event: CallEvent) -> None:
+            if holder:
+                holder[0]._on_event(event)
+
+        call = OutboundCall(
+            self.transport,
+            self.resolver,
+            call_spec(spec),
+            timers=self.timers,
+            media_host=self.media_host,
+            rtp_port_range=self.rtp_port_range,
+            ticker=self.ticker,
+            on_event=forward,
+        )
+        leg = SipLeg(call, listener)
+        holder.append(leg)
+        return leg

@@ -1,0 +1,60 @@
+"""RPC handlers for /v1/providercalls.
+
+POST body: the ProviderCallCreate fields plus `customer_id` (required; the gateway sets it
+from the caller's identity) and optional `idempotency_key`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.contracts.calls import ProviderCallCreate
+from shared.contracts.validation import parse_body
+from shared.errors import invalid_argument
+from shared.pagination import parse_page_size, parse_page_token
+from shared.rpc import Reply, RpcContext
+
+from call_manager.handlers.common import caller_customer, new_id, optional_uuid, path_uuid
+from call_manager.services.providercalls import ProviderCallService
+
+MAX_KEY = 255
+
+
+def idempotency_key(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_KEY
+        or not all(33 <= ord(ch) <= 126 for ch in value)
+    ):
+        raise invalid_argument(
+            "idempotency_key", f"must be 1 to {MAX_KEY} printable ASCII characters"
+        )
+    return value
+
+
+class ProviderCallHandlers:
+    def __init__(self, service: ProviderCallService) -> None:
+        self._service = service
+
+    async def create(self, ctx: RpcContext) -> Reply:
+        data = ctx.body()
+        customer_id = optional_uuid(data.get("customer_id"), "customer_id")
+        if customer_id is None:
+            raise invalid_argument("customer_id", "is required")
+        key = idempotency_key(data.get("idempotency_key"))
+        body = parse_body(ProviderCallCreate, data)
+        return Reply(await self._service.create(new_id(ctx), customer_id, body, key))
+
+    async def list(self, ctx: RpcContext) -> dict[str, Any]:
+        size = parse_page_size(ctx.query.get("page_size"))
+        cursor = parse_page_token(ctx.query.get("page_token"))
+        provider_id = optional_uuid(ctx.query.get("provider_id"), "provider_id")
+        return await self._service.list(size, cursor, caller_customer(ctx), provider_id)
+
+    async def get(self, ctx: RpcContext) -> dict[str, Any]:
+        return await self._service.get(path_uuid(ctx), caller_customer(ctx))
+
+    async def delete(self, ctx: RpcContext) -> dict[str, Any]:
+        return await self._service.delete(path_uuid(ctx), caller_customer(ctx))
