@@ -1,41 +1,124 @@
-"""Builds health-checker: outbox relay and RPC server."""
+"""Builds health-checker: provider catalog (events + resync), probe scheduler, result
+writer, history over RPC."""
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from pathlib import Path
 
-from shared.events import OutboxRelay
+from shared.events import EventSubscriber, OutboxRelay
 from shared.rpc import RpcServer
 from shared.runtime import ServiceApp
 
+from health_checker.handlers.health_checks import HealthCheckHandlers
+from health_checker.metrics import FailureGauge
+from health_checker.probes import Probe
 from health_checker.rpc import build_router
+from health_checker.services.catalog import PROVIDER_EVENTS, ProviderCatalog
+from health_checker.services.claims import SqlTargetClaims
+from health_checker.services.fleet import FleetGauges
+from health_checker.services.history import HistoryService
+from health_checker.services.recorder import ResultRecorder
+from health_checker.services.results import ResultWriter
+from health_checker.services.scheduler import ProbeScheduler
+from health_checker.services.writeback import ProviderHealthWriteBack
 from health_checker.settings import SCHEMA, SERVICE, Settings
-from health_checker.tables import outbox
+from health_checker.sip_probe import SipOptionsProbe
+from health_checker.tables import outbox, processed_events
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+PROVIDER_MANAGER = "provider-manager"
+
+
+def replica_name() -> str:
+    """Recorded as claimed_by: which process probed what (unique even on one host)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class HealthCheckerApp(ServiceApp):
     name = SERVICE
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, probe: Probe | None = None) -> None:
+        """`probe` replaces SIP OPTIONS (tests); None probes for real."""
         super().__init__(settings, settings.ops_port)
         self.config = settings
+        self.replica = replica_name()
+        self._probe = probe
+        self.sip: SipOptionsProbe | None = None
 
     async def on_start(self) -> None:
-        self.relay = OutboxRelay(
-            self.engine, outbox, self.broker, self.settings.event_exchange(SERVICE)
-        )
+        cfg = self.config
+        self.relay = OutboxRelay(self.engine, outbox, self.broker, cfg.event_exchange(SERVICE))
         await self.relay.start()
         self.on_stop(self.relay.stop)
-        self.rpc_server = RpcServer(
+
+        probe = self._probe
+        if probe is None:
+            self.sip = await SipOptionsProbe.create(cfg)
+            self.on_stop(self.sip.close)
+            probe = self.sip
+
+        failures = FailureGauge()
+        self.writer = ResultWriter(
+            [
+                ResultRecorder(self.sessions, failures),
+                ProviderHealthWriteBack(
+                    self.rpc, cfg.request_queue(PROVIDER_MANAGER), cfg.writeback_timeout
+                ),
+            ],
+            batch_size=cfg.batch_size,
+            flush_interval=cfg.flush_interval,
+        )
+        self.writer.start()
+        self.on_stop(self.writer.stop)
+
+        self.scheduler = ProbeScheduler(
+            SqlTargetClaims(self.sessions, self.replica, cfg.interval, cfg.jitter),
+            probe,
+            self.writer,
+            interval=cfg.interval,
+            timeout=cfg.timeout,
+            concurrency=cfg.concurrency,
+            poll_interval=cfg.poll_interval,
+            claim_batch=cfg.batch_size,
+            after_round=FleetGauges(self.sessions, failures).refresh,
+        )
+        self.catalog = ProviderCatalog(
+            self.sessions,
+            self.rpc,
+            cfg.request_queue(PROVIDER_MANAGER),
+            self.scheduler,
+            failures,
+            replica=self.replica,
+            resync_interval=cfg.resync_interval,
+            rpc_timeout=cfg.rpc_timeout,
+        )
+        self.subscriber = EventSubscriber(
             self.broker,
-            self.settings.request_queue(SERVICE),
-            build_router(),
-            self.config.rpc_prefetch,
+            cfg.subscribe_queue(SERVICE),
+            [cfg.event_exchange(PROVIDER_MANAGER)],
+            self.catalog.apply_event,
+            self.sessions,
+            processed_events,
+            after_commit=self.catalog.after_commit,
+            event_types=PROVIDER_EVENTS,
+        )
+        await self.subscriber.start()
+        self.on_stop(self.subscriber.stop)
+        await self.catalog.start()
+        self.on_stop(self.catalog.stop)
+
+        router = build_router(HealthCheckHandlers(HistoryService(self.sessions)))
+        self.rpc_server = RpcServer(
+            self.broker, cfg.request_queue(SERVICE), router, cfg.rpc_prefetch
         )
         await self.rpc_server.start()
         self.on_stop(self.rpc_server.stop)
+
+        self.scheduler.start()
+        self.on_stop(self.scheduler.stop)
 
 
 def migrate(settings: Settings) -> None:

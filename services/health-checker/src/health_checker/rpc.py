@@ -1,9 +1,13 @@
-"""health-checker's RPC route table: (method, URI) -> handler. Unknown URIs answer 404."""
+"""health-checker's RPC route table: (method, URI) -> handler. Nothing else lives here."""
 
 from __future__ import annotations
 
 from shared.rpc import Router
 
+from health_checker.handlers.health_checks import HealthCheckHandlers
 
-def build_router() -> Router:
-    return Router()
+
+def build_router(health_checks: HealthCheckHandlers) -> Router:
+    router = Router()
+    router.get("/v1/providers/{id}/health_checks", health_checks.list)
+    return router

@@ -1,8 +1,9 @@
-"""health-checker settings (env prefix HEALTH_CHECKER_ for its own knobs)."""
+"""health-checker settings. The probe knobs keep VoIPbin's names (HEALTH_CHECK_*); process
+knobs use the service prefix HEALTH_CHECKER_."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from shared.settings import CommonSettings
 
 SERVICE = "health-checker"
@@ -12,3 +13,42 @@ SCHEMA = "health_checker"
 class Settings(CommonSettings):
     ops_port: int = Field(default=9103, validation_alias="HEALTH_CHECKER_OPS_PORT")
     rpc_prefetch: int = Field(default=64, validation_alias="HEALTH_CHECKER_RPC_PREFETCH")
+
+    interval: float = Field(default=30.0, gt=0, validation_alias="HEALTH_CHECK_INTERVAL")
+    timeout: float = Field(default=5.0, gt=0, validation_alias="HEALTH_CHECK_TIMEOUT")
+    concurrency: int = Field(default=500, ge=1, validation_alias="HEALTH_CHECK_CONCURRENCY")
+    # Each next check lands interval * (1 +- jitter) later, spreading a fleet over the interval.
+    jitter: float = Field(default=0.1, ge=0, lt=1, validation_alias="HEALTH_CHECK_JITTER")
+    # How often an idle replica looks for due targets (events wake the one that got them).
+    poll_interval: float = Field(default=1.0, gt=0, validation_alias="HEALTH_CHECK_POLL_INTERVAL")
+    resync_interval: float = Field(
+        default=300.0, gt=0, validation_alias="HEALTH_CHECK_RESYNC_INTERVAL"
+    )
+    batch_size: int = Field(default=500, ge=1, le=1000, validation_alias="HEALTH_CHECK_BATCH_SIZE")
+    # Longest a result waits in the buffer before it is written back.
+    flush_interval: float = Field(
+        default=0.25, gt=0, validation_alias="HEALTH_CHECK_FLUSH_INTERVAL"
+    )
+    writeback_timeout: float = Field(
+        default=10.0, gt=0, validation_alias="HEALTH_CHECK_WRITEBACK_TIMEOUT"
+    )
+    # Loopback by default like every other service; production sets the carrier-facing
+    # address (it is also what Via and Contact carry).
+    sip_host: str = Field(default="127.0.0.1", validation_alias="HEALTH_CHECK_SIP_HOST")
+    sip_port: int = Field(default=0, ge=0, le=65535, validation_alias="HEALTH_CHECK_SIP_PORT")
+    # Comma-separated `ip[:port]`; empty means /etc/resolv.conf.
+    dns_servers: str = Field(default="", validation_alias="HEALTH_CHECK_DNS_SERVERS")
+    user_agent: str = Field(
+        default="trunk-platform-health", validation_alias="HEALTH_CHECK_USER_AGENT"
+    )
+
+    @field_validator("dns_servers")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @property
+    def nameservers(self) -> list[str] | None:
+        if not self.dns_servers:
+            return None
+        return [part.strip() for part in self.dns_servers.split(",") if part.strip()]

@@ -1,0 +1,70 @@
+"""Values passed between the catalog (what to probe), the scheduler and the result writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.timefmt import NEVER, parse
+
+from health_checker.probes import ProbeReport
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    provider_id: str
+    hostname: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRecord:
+    """What provider-manager says about a provider (from an event or a list page)."""
+
+    provider_id: str
+    hostname: str
+    tm_update: datetime
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedTarget:
+    target: Target
+    report: ProbeReport
+    checked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedTarget:
+    """A target after a result was recorded; `current` is False when the result was about a
+    hostname the provider no longer has (or older than one it has), or the provider is gone."""
+
+    provider_id: str
+    consecutive_failures: int
+    current: bool
+    deleted: bool
+
+
+def provider_record(wire: Any) -> ProviderRecord:
+    """A provider in the seeds' wire shape -> ProviderRecord; ValueError when it is not one."""
+    if not isinstance(wire, dict):
+        raise ValueError("provider record is not an object")
+    try:
+        provider_id = str(wire["id"])
+        hostname = str(wire["hostname"])
+        tm_update = parse(str(wire["tm_update"]))
+        tm_delete = wire.get("tm_delete")
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"provider record lacks {exc}") from None
+    deleted = tm_delete is not None and str(tm_delete) != NEVER
+    return ProviderRecord(provider_id, hostname, tm_update, deleted)
+
+
+def newest_per_provider(records: list[ProviderRecord]) -> list[ProviderRecord]:
+    """One record per provider, the latest tm_update winning (a batch upsert needs that)."""
+    latest: dict[str, ProviderRecord] = {}
+    for record in records:
+        known = latest.get(record.provider_id)
+        if known is None or known.tm_update <= record.tm_update:
+            latest[record.provider_id] = record
+    return list(latest.values())

@@ -1,0 +1,64 @@
+"""The production Probe: SIP OPTIONS through the shared SIP layer (one UDP socket and one
+caching RFC 3263 resolver for the whole process)."""
+
+from __future__ import annotations
+
+from shared.sip.options import OptionsProber, ProbeResult
+from shared.sip.resolver import SipResolver
+from shared.sip.transport import UdpTransport
+
+from health_checker.probes import ProbeKind, ProbeReport
+from health_checker.settings import Settings
+
+
+class SipOptionsProbe:
+    """`await SipOptionsProbe.create(settings)`; then `await probe(hostname, timeout)`."""
+
+    def __init__(self, prober: OptionsProber) -> None:
+        self._prober = prober
+
+    @classmethod
+    async def create(cls, settings: Settings) -> SipOptionsProbe:
+        # The transport's in-flight cap equals the scheduler's, so it never queues a probe
+        # the scheduler already counts as running (waiting there would eat the timeout).
+        transport = await UdpTransport.create(
+            settings.sip_host, settings.sip_port, max_in_flight=settings.concurrency
+        )
+        resolver = SipResolver(nameservers=settings.nameservers)
+        prober = OptionsProber(
+            transport, resolver, timeout=settings.timeout, user_agent=settings.user_agent
+        )
+        return cls(prober)
+
+    @property
+    def local_address(self) -> str:
+        return self._prober.transport.sent_by
+
+    async def __call__(self, hostname: str, timeout: float) -> ProbeReport:
+        return to_report(await self._prober.probe(hostname, timeout))
+
+    async def close(self) -> None:
+        self._prober.transport.close()
+        await self._prober.transport.wait_closed()
+
+
+def to_report(result: ProbeResult) -> ProbeReport:
+    return ProbeReport(
+        kind=classify(result),
+        status_code=result.status_code,
+        reason=result.reason,
+        rtt_ms=result.rtt_ms,
+        address=result.address,
+        error=result.error,
+    )
+
+
+def classify(result: ProbeResult) -> ProbeKind:
+    if result.healthy:
+        return "healthy"
+    if not result.attempts:
+        return "unresolvable"  # nothing was sent: the name (or target syntax) failed
+    # ProbeResult keeps per-address failures as text only; silence reads "no response".
+    if result.error is None or "no response" in result.error:
+        return "timeout"
+    return "error"
