@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from typing import Any
 
+import aio_pika
 import aiohttp
 import asyncpg
 import pytest
@@ -57,6 +58,15 @@ async def _drop_database(server_url: str, name: str) -> None:
         await conn.close()
 
 
+async def _delete_exchanges(amqp_url: str, prefix: str) -> None:
+    """The run's event exchanges are durable: without this every run left three behind."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for service in (*SERVICES, "api-gateway"):
+            await channel.exchange_delete(f"{prefix}.{service}.event")
+
+
 @pytest.fixture(scope="session")
 def platform_env(backends: tuple[str, str], run_id: str) -> Iterator[dict[str, Any]]:
     """Settings every in-process service of this run shares; all four schemas migrated."""
@@ -74,6 +84,7 @@ def platform_env(backends: tuple[str, str], run_id: str) -> Iterator[dict[str, A
     migrate_health_checker(HealthCheckerSettings.model_validate(env))
     yield env
     asyncio.run(_drop_database(server_url, name))
+    asyncio.run(_delete_exchanges(amqp_url, env["QUEUE_PREFIX"]))
 
 
 @pytest.fixture(scope="session")

@@ -116,6 +116,8 @@ async def test_a_restarted_replica_finishes_its_own_calls_at_start(
 class RingingLeg:
     """A carrier that rings forever and completes a CANCEL at once."""
 
+    sip_call_id = "ringing-leg"
+
     def __init__(self, listener: LegListener) -> None:
         self._listener = listener
         asyncio.get_running_loop().call_soon(listener, LegEvent(LegEventKind.PROVISIONAL, 180))

@@ -22,8 +22,8 @@ import pytest
 from api_gateway.accounts import AccountStore, hash_accesskey
 from api_gateway.app import GatewayApp
 from api_gateway.permissions import Permission
-from api_gateway.tables import accesskeys
-from sqlalchemy import update
+from api_gateway.tables import accesskeys, accounts
+from sqlalchemy import func, update
 
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET
 from tests.support.providers import provider_body
@@ -261,3 +261,26 @@ async def test_login_bad_json(anon: aiohttp.ClientSession) -> None:
     ) as resp:
         assert resp.status == 400
         assert (await resp.json())["error"]["reason"] == "INVALID_JSON_BODY"
+
+
+async def test_token_of_a_deleted_account_is_refused(
+    gateway: GatewayApp, anon: aiohttp.ClientSession
+) -> None:
+    """Accounts are re-read (briefly cached), so a deleted one stops working before its
+    token expires. This account was never used before, so nothing is cached for it."""
+    store = AccountStore(gateway.sessions)
+    username = f"leaver-{uuid.uuid4().hex[:8]}"
+    await store.create_account(username, CUSTOMER_PASSWORD, Permission.PROJECT_SUPER_ADMIN)
+    token = await _login(anon, username, CUSTOMER_PASSWORD)
+    async with gateway.engine.begin() as conn:
+        await conn.execute(
+            update(accounts).where(accounts.c.username == username).values(tm_delete=func.now())
+        )
+    async with anon.get("/v1.0/providers", params={"token": token}) as resp:
+        assert resp.status == 401
+        assert (await resp.json())["error"]["reason"] == "INVALID_TOKEN"
+    # And it can no longer log in.
+    async with anon.post(
+        "/auth/login", json={"username": username, "password": CUSTOMER_PASSWORD}
+    ) as resp:
+        assert resp.status == 401

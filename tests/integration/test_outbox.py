@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
@@ -31,7 +32,7 @@ from tests.support.tcp_proxy import TcpProxy
 
 @pytest.fixture
 async def isolated(
-    platform_env: dict[str, Any],
+    platform_env: dict[str, Any], broker: AbstractRobustConnection
 ) -> AsyncIterator[tuple[Settings, TcpProxy]]:
     db_name = f"voip_test_outbox_{uuid.uuid4().hex[:10]}"
     proxy = TcpProxy.for_url(platform_env["AMQP_URL"])
@@ -50,6 +51,10 @@ async def isolated(
         yield settings, proxy
     finally:
         await proxy.stop()
+        # The event exchange is durable and named for this test only: leave none behind.
+        channel = await broker.channel()
+        await channel.exchange_delete(settings.event_exchange(SERVICE))
+        await channel.close()
         admin = async_url(with_database(platform_env["DATABASE_URL"], "postgres"))
         conn = await asyncpg.connect(admin.replace("+asyncpg", ""))
         try:
@@ -92,6 +97,8 @@ async def test_event_of_a_provider_created_during_an_outage_is_delivered_once(
         assert collector.of_type("provider_created", id=during["id"]) == []
         assert await _count(app, outbox) == 1
         assert await _count(app, providers) == 2
+        # Its ops endpoint tells the orchestrator it is not ready meanwhile.
+        assert await _readyz(app) == (503, {"database": True, "broker": False})
 
         proxy.restore()
         [event] = await collector.wait_for("provider_created", timeout=30.0, id=during["id"])
@@ -101,9 +108,18 @@ async def test_event_of_a_provider_created_during_an_outage_is_delivered_once(
         await eventually(lambda: _empty(app), 10.0, message="outbox drained")
         assert len(collector.of_type("provider_created", id=during["id"])) == 1
         assert len(collector.of_type("provider_created", id=before["id"])) == 1
+        assert await _readyz(app) == (200, {"database": True, "broker": True})
     finally:
         await app.stop()
         await collector.stop()
+
+
+async def _readyz(app: ProviderManagerApp) -> tuple[int, dict[str, bool]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{app.bound_ops_port}/readyz") as resp,
+    ):
+        return resp.status, (await resp.json())["checks"]
 
 
 async def _true(value: bool) -> bool:

@@ -99,7 +99,9 @@ class ServiceApp:
             return True
 
         async def broker() -> bool:
-            return not self.broker.is_closed
+            # A robust connection is not "closed" while it reconnects, so is_closed alone
+            # reported ready through a whole outage; `connected` is cleared on each drop.
+            return not self.broker.is_closed and self.broker.connected.is_set()
 
         return {"database": database, "broker": broker}
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import structlog
 from aiohttp import web
+from shared.errors import AppError, ErrorStatus
 from shared.rpc import RpcClient
 from shared.runtime import ServiceApp
 
@@ -72,11 +73,17 @@ async def ensure_admin(settings: Settings, accounts: AccountStore) -> None:
         return
     given = settings.admin_password.get_secret_value() if settings.admin_password else None
     password = given or secrets.token_urlsafe(16)
-    await accounts.create_account(
-        settings.admin_username,
-        password,
-        Permission.PROJECT_SUPER_ADMIN | Permission.CUSTOMER_ADMIN,
-    )
+    try:
+        await accounts.create_account(
+            settings.admin_username,
+            password,
+            Permission.PROJECT_SUPER_ADMIN | Permission.CUSTOMER_ADMIN,
+        )
+    except AppError as err:
+        if err.status is not ErrorStatus.ALREADY_EXISTS:
+            raise
+        # Another replica starting at the same time created it first: that one is kept.
+        return
     log.info("admin_account_created", username=settings.admin_username)
     if given is None:
         print(

@@ -6,6 +6,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from shared.contracts.calls import (
     Call,
+    CallCreate,
+    CallCreateResult,
     CallList,
     Groupcall,
     GroupcallList,
@@ -27,7 +29,8 @@ from api_gateway.views import health_checks, login, providercalls, providers, pr
 from api_gateway.views import routes as route_views
 
 ADMIN = Permission.PROJECT_SUPER_ADMIN
-# Calls are read by their customer's admins and managers (call-manager checks ownership).
+# Calls are placed and read by their customer's admins and managers (call-manager checks
+# ownership on reads; a POST always places calls for the caller's own customer).
 CALL_READERS = ADMIN | Permission.CUSTOMER_ADMIN | Permission.CUSTOMER_MANAGER
 
 ENDPOINTS: list[Endpoint] = [
@@ -212,9 +215,27 @@ ENDPOINTS: list[Endpoint] = [
         query=PAGING,
     ),
     Endpoint(
+        "POST",
+        "/v1.0/calls",
+        "Place calls for your customer: each number tries the providers its dial routes give, "
+        "failing over on the same call (404, 408, 5xx, no response); sip destinations are "
+        "dialed directly; an Idempotency-Key header makes retries safe",
+        "calls",
+        CALL_READERS,
+        call_views.create_calls,
+        body=CallCreate,
+        response=CallCreateResult,
+        errors=(
+            ("400", "Invalid body, or NO_ROUTE: a number matches no route (nothing was dialed)"),
+            ("409", "IDEMPOTENCY_IN_PROGRESS: the first request with this key is still running"),
+            ("422", "DESTINATION_NOT_DIALABLE or IDEMPOTENCY_KEY_REUSED (nothing was dialed)"),
+        ),
+    ),
+    Endpoint(
         "GET",
         "/v1.0/calls/{id}",
-        "Get a call: status, timestamps, hangup_by and hangup_reason",
+        "Get a call: status, timestamps, hangup_by, hangup_reason and its attempts (one "
+        "per provider tried)",
         "calls",
         CALL_READERS,
         call_views.get_call,

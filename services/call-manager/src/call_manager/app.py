@@ -18,10 +18,13 @@ from call_manager.calls.controller import CallTimers
 from call_manager.dialing.leg import Dialer
 from call_manager.dialing.sip_dialer import SipDialer
 from call_manager.handlers.calls import CallHandlers
+from call_manager.handlers.outbound_calls import OutboundCallHandlers
 from call_manager.handlers.providercalls import ProviderCallHandlers
 from call_manager.rpc import build_replica_router, build_router
 from call_manager.services.calls import CallService
 from call_manager.services.destinations import DestinationResolver
+from call_manager.services.dialroutes import DialrouteLookup
+from call_manager.services.outbound_calls import OutboundCallService
 from call_manager.services.providercalls import ProviderCallService
 from call_manager.services.providers import ProviderLookup
 from call_manager.services.recovery import Recovery
@@ -82,18 +85,29 @@ class CallManagerApp(ServiceApp):
         self.on_stop(self.recovery.stop)
         self.on_stop(self._hang_up_all)
 
+        provider_queue = config.request_queue(PROVIDER_MANAGER)
+        destinations = DestinationResolver(
+            self.rpc,
+            config.peer_queue(AGENT_MANAGER),
+            config.peer_queue(REGISTRAR_MANAGER),
+            config.rpc_timeout,
+        )
         self.providercalls = ProviderCallService(
             self.sessions,
             self.relay.wake,
-            ProviderLookup(self.rpc, config.request_queue(PROVIDER_MANAGER), config.rpc_timeout),
-            DestinationResolver(
-                self.rpc,
-                config.peer_queue(AGENT_MANAGER),
-                config.peer_queue(REGISTRAR_MANAGER),
-                config.rpc_timeout,
-            ),
+            ProviderLookup(self.rpc, provider_queue, config.rpc_timeout),
+            destinations,
             self.runtime,
             config.idempotency_wait,
+        )
+        self.outbound_calls = OutboundCallService(
+            self.sessions,
+            self.relay.wake,
+            DialrouteLookup(self.rpc, provider_queue, config.rpc_timeout),
+            destinations,
+            self.runtime,
+            config.idempotency_wait,
+            config.max_attempts,
         )
         self.calls = CallService(
             self.sessions, self.runtime, self.rpc, config.replica_queue, self.recovery
@@ -110,7 +124,11 @@ class CallManagerApp(ServiceApp):
         self.rpc_server = RpcServer(
             self.broker,
             config.request_queue(SERVICE),
-            build_router(ProviderCallHandlers(self.providercalls), CallHandlers(self.calls)),
+            build_router(
+                ProviderCallHandlers(self.providercalls),
+                CallHandlers(self.calls),
+                OutboundCallHandlers(self.outbound_calls),
+            ),
             config.rpc_prefetch,
         )
         await self.rpc_server.start()

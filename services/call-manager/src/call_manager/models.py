@@ -62,6 +62,7 @@ def call_wire(row: Row) -> dict[str, Any]:
         "tm_progressing": render(row["tm_progressing"]),
         "tm_hangup": render(row["tm_hangup"]),
         **_times(row),
+        "attempts": row["attempts"],
     }
 
 

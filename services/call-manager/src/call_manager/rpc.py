@@ -9,16 +9,20 @@ from __future__ import annotations
 from shared.rpc import Router
 
 from call_manager.handlers.calls import CallHandlers
+from call_manager.handlers.outbound_calls import OutboundCallHandlers
 from call_manager.handlers.providercalls import ProviderCallHandlers
 
 
-def build_router(providercalls: ProviderCallHandlers, calls: CallHandlers) -> Router:
+def build_router(
+    providercalls: ProviderCallHandlers, calls: CallHandlers, outbound: OutboundCallHandlers
+) -> Router:
     router = Router()
     router.get("/v1/providercalls", providercalls.list)
     router.post("/v1/providercalls", providercalls.create)
     router.get("/v1/providercalls/{id}", providercalls.get)
     router.delete("/v1/providercalls/{id}", providercalls.delete)
     router.get("/v1/calls", calls.list_calls)
+    router.post("/v1/calls", outbound.create)
     router.get("/v1/calls/{id}", calls.get_call)
     router.post("/v1/calls/{id}/hangup", calls.hangup_call)
     router.get("/v1/groupcalls", calls.list_groupcalls)

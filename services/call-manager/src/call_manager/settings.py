@@ -19,6 +19,9 @@ class Settings(CommonSettings):
 
     ring_timeout: float = Field(default=60.0, gt=0, validation_alias="CALL_RING_TIMEOUT")
     max_duration: float = Field(default=3600.0, gt=0, validation_alias="CALL_MAX_DURATION")
+    # At most this many providers are tried per routed call (failover); the ring timeout
+    # bounds the time they take together.
+    max_attempts: int = Field(default=5, ge=1, le=20, validation_alias="CALL_MANAGER_MAX_ATTEMPTS")
 
     sip_host: str = Field(default="127.0.0.1", validation_alias="CALL_MANAGER_SIP_HOST")
     sip_port: int = Field(default=5080, ge=0, le=65535, validation_alias="CALL_MANAGER_SIP_PORT")

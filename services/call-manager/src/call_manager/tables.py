@@ -96,6 +96,8 @@ calls = Table(
     Column("tm_progressing", DateTime(timezone=True), nullable=True),
     Column("tm_hangup", DateTime(timezone=True), nullable=True),
     *_times(),
+    # Every INVITE of the call (failover), as the wire renders them (migration 0003).
+    Column("attempts", JSONB, nullable=False, server_default=EMPTY_LIST),
     Index("calls_page", text("tm_create DESC"), text("id DESC")),
     Index("calls_customer_page", "customer_id", text("tm_create DESC"), text("id DESC")),
     Index("calls_live_owner", "owner_replica", postgresql_where=text("status <> 'hangup'")),

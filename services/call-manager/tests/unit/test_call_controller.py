@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from call_manager.calls.controller import CallController, CallTimers
 from call_manager.calls.states import CallEnd, EndCause
+from call_manager.dialing.candidates import Candidates, DialCandidate
 from call_manager.dialing.leg import (
     InviteSpec,
     LegEndKind,
@@ -16,12 +18,14 @@ from call_manager.dialing.leg import (
 )
 
 SPEC = InviteSpec("sip:+1555@h", "h", "+1444", None, "")
+ONE = Candidates((DialCandidate(SPEC, "p1", "r1"),))
 FLOW = "5a1f0c7e-0000-4000-8000-000000000001"
 
 
 @dataclass
 class FakeLeg:
     listener: LegListener
+    sip_call_id: str = "call-1"
     orders: list[str] = field(default_factory=list)
     ordered: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -56,7 +60,7 @@ class FakeDialer:
         return None
 
     def dial(self, spec: InviteSpec, listener: LegListener) -> FakeLeg:
-        leg = FakeLeg(listener)
+        leg = FakeLeg(listener, f"call-{len(self.legs) + 1}")
         self.legs.append(leg)
         self.dialed.set()
         return leg
@@ -66,11 +70,25 @@ class FakeDialer:
 class Recorder:
     moves: list[tuple[str, str]] = field(default_factory=list)
     ends: list[CallEnd] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    failovers: list[tuple[str, int]] = field(default_factory=list)
 
     async def moved(
-        self, call_id: str, status: str, end: CallEnd | None, sip_status_code: int
+        self,
+        call_id: str,
+        status: str,
+        end: CallEnd | None,
+        sip_status_code: int,
+        attempts: list[dict[str, Any]],
     ) -> None:
         self.moves.append((status, end.cause.value if end else ""))
+        self.attempts = attempts
+
+    async def failed_over(
+        self, call_id: str, provider_id: str, sip_status_code: int, attempts: list[dict[str, Any]]
+    ) -> None:
+        self.failovers.append((provider_id, sip_status_code))
+        self.attempts = attempts
 
     async def answered(self, call_id: str) -> None:
         return None
@@ -89,7 +107,7 @@ def make(
     dialer, recorder = FakeDialer(), Recorder()
     controller = CallController(
         "c1",
-        SPEC,
+        ONE,
         dialer,
         recorder,
         timers or CallTimers(ring_timeout=5, max_duration=5, ending_guard=1),
@@ -218,9 +236,9 @@ async def test_unreachable_carrier_fails_from_dialing() -> None:
     assert rec.statuses == ["hangup"]
 
 
-async def test_no_spec_fails_without_dialing() -> None:
+async def test_no_candidate_fails_without_dialing() -> None:
     dialer, recorder = FakeDialer(), Recorder()
-    controller = CallController("c1", None, dialer, recorder, CallTimers(), invalid_reason="bad")
+    controller = CallController("c1", Candidates(problem="bad"), dialer, recorder, CallTimers())
     end = await controller.run()
     assert end == CallEnd(EndCause.UNREACHABLE, detail="bad")
     assert dialer.legs == []

@@ -1,4 +1,4 @@
-"""ProviderCall, Call and Groupcall wire shapes and the rules a ProviderCall request obeys.
+"""ProviderCall, Call and Groupcall wire shapes and the rules a request to place calls obeys.
 
 The gateway validates with these models to fail fast and to document the API; call-manager
 validates again with the same models because it is the authority (other platform services
@@ -123,12 +123,12 @@ class HangupAction(BaseModel):
 Action = Annotated[PauseAction | HangupAction, Field(discriminator="type")]
 
 
-class ProviderCallCreate(BaseModel):
-    """Body of POST /providercalls. customer_id is never read from it."""
+class _CallRequest(BaseModel):
+    """What a request to place calls says, whoever picks the providers (ProviderCall: one
+    forced provider; Call: the dial routes). customer_id is never read from it."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
 
-    provider_id: str = Field(description="The provider every call is forced through")
     flow_id: str = Field(default=NIL_UUID, description="Flow run after answer; nil UUID: none")
     actions: list[Action] = Field(
         default_factory=list,
@@ -141,13 +141,10 @@ class ProviderCallCreate(BaseModel):
     source: SourceAddress = Field(description="Caller ID, sent verbatim (tel or sip)")
     destinations: list[Address] = Field(min_length=1, max_length=MAX_DESTINATIONS)
 
-    @field_validator("provider_id", "flow_id")
+    @field_validator("flow_id")
     @classmethod
-    def _uuid(cls, value: str) -> str:
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            raise ValueError("must be a UUID") from None
+    def _flow(cls, value: str) -> str:
+        return _uuid(value)
 
     @field_validator("anonymous")
     @classmethod
@@ -163,6 +160,30 @@ class ProviderCallCreate(BaseModel):
         ):
             raise ValueError("anonymous=yes needs an E.164 tel source")
         return value
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError("must be a UUID") from None
+
+
+class ProviderCallCreate(_CallRequest):
+    """Body of POST /providercalls. customer_id is never read from it."""
+
+    provider_id: str = Field(description="The provider every call is forced through")
+
+    @field_validator("provider_id")
+    @classmethod
+    def _provider(cls, value: str) -> str:
+        return _uuid(value)
+
+
+class CallCreate(_CallRequest):
+    """Body of POST /calls: calls of the caller's own customer. Each tel destination tries
+    the providers its dial routes give, in order, failing over on the same call; a sip
+    destination is dialed directly at its host (no route, no failover)."""
 
 
 class FailedDestination(BaseModel):
@@ -194,6 +215,22 @@ class ProviderCallList(BaseModel):
     next_page_token: str
 
 
+class CallAttempt(BaseModel):
+    """One INVITE of a call: a call fails over to the next provider with a new attempt."""
+
+    provider_id: str = Field(description="Nil UUID for a sip destination dialed directly")
+    route_id: str = Field(description="The dial route that chose the provider; nil UUID: none")
+    request_uri: str
+    sip_call_id: str = Field(description="The SIP Call-ID of this attempt's INVITE")
+    sip_status_code: int = Field(
+        description="The final response (200 when answered); 0 while in progress or when none "
+        "came (timeout, DNS or transport failure)"
+    )
+    sip_reason: str = Field(description="Its reason phrase, or why no response came")
+    tm_start: str
+    tm_end: str | None
+
+
 class Call(BaseModel):
     id: str
     customer_id: str
@@ -221,6 +258,9 @@ class Call(BaseModel):
     tm_create: str
     tm_update: str
     tm_delete: str | None
+    attempts: list[CallAttempt] = Field(
+        default_factory=list, description="Every INVITE of this call, in order (failover)"
+    )
 
 
 class CallList(BaseModel):
@@ -255,3 +295,11 @@ class Groupcall(BaseModel):
 class GroupcallList(BaseModel):
     result: list[Groupcall]
     next_page_token: str
+
+
+class CallCreateResult(BaseModel):
+    """What POST /calls created: a Call per tel/sip destination and a Groupcall per agent or
+    extension destination, each in the order of the destinations."""
+
+    calls: list[Call]
+    groupcalls: list[Groupcall]

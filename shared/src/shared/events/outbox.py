@@ -66,10 +66,10 @@ async def add_event(
 ) -> Event:
     """Queue an event in the caller's transaction; it is published after commit."""
     event = Event(type=event_type, publisher=publisher, request_id=current_request_id(), data=data)
+    # Values as parameters of a plain insert(): one cached compiled statement per table.
     await session.execute(
-        table.insert().values(
-            id=event.id, type=event.type, payload=json.loads(event.model_dump_json())
-        )
+        table.insert(),
+        {"id": event.id, "type": event.type, "payload": event.model_dump(mode="json")},
     )
     return event
 

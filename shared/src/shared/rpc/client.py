@@ -8,6 +8,7 @@ has given up on, and is published `mandatory` so a queue nobody consumes answers
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 from typing import Any
@@ -36,6 +37,9 @@ class RpcClient:
         self._channel: AbstractChannel | None = None
         # A fixed name survives reconnects: the robust channel re-declares the same queue.
         self._reply_queue = f"rpc-reply.{publisher}.{uuid.uuid4().hex}"
+        # Correlation ids only need to be unique on this client's reply queue: a counter
+        # does, without the getrandom() system call of a uuid4 per call.
+        self._correlation = itertools.count(1)
 
     async def start(self) -> None:
         # Publisher confirms stay on although a request needs no broker receipt: aiormq only
@@ -80,7 +84,7 @@ class RpcClient:
         if self._channel is None:
             raise RuntimeError("RpcClient.start() was not awaited")
         deadline = timeout if timeout is not None else self._default_timeout
-        correlation_id = uuid.uuid4().hex
+        correlation_id = str(next(self._correlation))
         request = RpcRequest(
             uri=uri,
             method=method.upper(),

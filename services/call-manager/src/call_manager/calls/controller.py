@@ -1,8 +1,14 @@
-"""One coroutine per call: drives its SIP leg, its status and its timers.
+"""One coroutine per call: drives its SIP legs, its status and its timers.
 
 Everything that can happen to a call (a 1xx, the answer, the end, a hangup order, a timer)
 arrives in one inbox and is handled in order, so the status machine has no races of its
 own. Persistence and groupcall coordination sit behind `CallObserver`.
+
+A call has a list of candidate providers. While it is unanswered and nobody asked to end
+it, an INVITE failure that `fails_over` (404, 408, 5xx, no response) starts a new leg (a new
+Call-ID) through the next candidate; anything else, or an empty list, ends the call with
+that leg's outcome. The ring timeout runs from the first INVITE, across failovers: it bounds
+how long a caller waits, whichever carriers fail on the way. Each leg is an `Attempt`.
 """
 
 from __future__ import annotations
@@ -10,17 +16,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
 
+from call_manager import provider_stats as stats
 from call_manager.calls import states
 from call_manager.calls.actions import run_actions
+from call_manager.calls.attempts import Attempt
+from call_manager.calls.failover import fails_over
 from call_manager.calls.states import CallEnd, EndCause
+from call_manager.dialing.candidates import Candidates
 from call_manager.dialing.leg import (
     CallLeg,
     Dialer,
-    InviteSpec,
     LegEndKind,
     LegEvent,
     LegEventKind,
@@ -38,11 +48,24 @@ class CallTimers:
     ending_guard: float = 40.0
 
 
+Wire = dict[str, Any]
+
+
 class CallObserver(Protocol):
     async def moved(
-        self, call_id: str, status: str, end: CallEnd | None, sip_status_code: int
+        self,
+        call_id: str,
+        status: str,
+        end: CallEnd | None,
+        sip_status_code: int,
+        attempts: list[Wire],
     ) -> None:
-        """Persist a status change (and emit its event)."""
+        """Persist a status change and the attempts so far (and emit its event)."""
+
+    async def failed_over(
+        self, call_id: str, provider_id: str, sip_status_code: int, attempts: list[Wire]
+    ) -> None:
+        """Persist a new attempt through `provider_id` (and emit call_updated)."""
 
     async def answered(self, call_id: str) -> None: ...
 
@@ -60,17 +83,22 @@ class CallController:
     def __init__(
         self,
         call_id: str,
-        spec: InviteSpec | None,
+        candidates: Candidates,
         dialer: Dialer,
         observer: CallObserver,
         timers: CallTimers,
         *,
         actions: Sequence[dict[str, Any]] = (),
         flow_id: str = NIL_UUID,
-        invalid_reason: str = "",
+        created_at: datetime | None = None,
     ) -> None:
+        """`created_at`: when the call row was made; its first attempt starts then (the row
+        already shows that attempt)."""
         self.call_id = call_id
-        self.spec = spec
+        self.candidates = candidates
+        self.attempts: list[Attempt] = []
+        self._next_candidate = 0
+        self._created_at = created_at
         self.status = states.DIALING
         self.answered = False
         self._dialer = dialer
@@ -78,7 +106,6 @@ class CallController:
         self._timers = timers
         self._actions = list(actions)
         self._flow_id = flow_id
-        self._invalid_reason = invalid_reason
         self._inbox: asyncio.Queue[LegEvent | _Hangup] = asyncio.Queue()
         self._leg: CallLeg | None = None
         self._intent: EndCause | None = None
@@ -109,10 +136,10 @@ class CallController:
         return end
 
     async def _drive(self) -> CallEnd:
-        if self.spec is None:
-            return CallEnd(EndCause.UNREACHABLE, detail=self._invalid_reason)
+        if not self.candidates.items:
+            return CallEnd(EndCause.UNREACHABLE, detail=self.candidates.problem)
         loop = asyncio.get_running_loop()
-        self._leg = self._dialer.dial(self.spec, self._inbox.put_nowait)
+        leg = self._dial(loop, self._created_at)
         deadline = loop.time() + self._timers.ring_timeout
         while True:
             try:
@@ -121,7 +148,8 @@ class CallController:
             except TimeoutError:
                 if self.status in (states.CANCELING, states.TERMINATING):
                     # The carrier never completed our CANCEL/BYE: close the books anyway.
-                    self._leg.abandon()
+                    leg.abandon()
+                    self._close_attempt(None, loop)
                     return CallEnd(self._intent or EndCause.UNREACHABLE, self._last_code)
                 self._intent = (
                     EndCause.MAX_DURATION
@@ -146,12 +174,14 @@ class CallController:
                 continue
             if item.kind is LegEventKind.PROVISIONAL:
                 self._last_code = item.status_code
+                self._provisional(loop)
                 if self.status == states.DIALING:
                     await self._move(states.RINGING)
             elif item.kind is LegEventKind.ANSWERED:
                 self._last_code = item.status_code or 200
                 if self.status in (states.DIALING, states.RINGING):
                     self.answered = True
+                    self._answer(item, loop)
                     await self._move(states.PROGRESSING)
                     await self._observer.answered(self.call_id)
                     self._after_answer()
@@ -160,7 +190,91 @@ class CallController:
             else:
                 if item.status_code:
                     self._last_code = item.status_code
-                return self._ended(item)
+                if self._may_fail_over(item):
+                    leg = await self._fail_over(item, loop)
+                    continue
+                end = self._ended(item)
+                self._close_attempt(item, loop)
+                return end
+
+    # -- attempts -------------------------------------------------------------------------
+
+    def _dial(self, loop: asyncio.AbstractEventLoop, at: datetime | None = None) -> CallLeg:
+        candidate = self.candidates.items[self._next_candidate]
+        self._next_candidate += 1
+        attempt = Attempt.begin(candidate, at)
+        attempt.invited_at = loop.time()
+        self.attempts.append(attempt)
+        leg = self._dialer.dial(candidate.spec, self._inbox.put_nowait)
+        self._leg = leg  # orders (cancel, BYE, abandon) go to the newest leg
+        attempt.sip_call_id = leg.sip_call_id
+        stats.attempt_started(candidate.provider_id)
+        return leg
+
+    def _may_fail_over(self, event: LegEvent) -> bool:
+        return (
+            self._intent is None
+            and not self.answered
+            and self.status in (states.DIALING, states.RINGING)
+            and self._next_candidate < len(self.candidates.items)
+            and event.end is not None
+            and fails_over(event.end, event.status_code)
+        )
+
+    async def _fail_over(self, event: LegEvent, loop: asyncio.AbstractEventLoop) -> CallLeg:
+        failed = self.attempts[-1]
+        self._close_attempt(event, loop)
+        leg = self._dial(loop)  # the new INVITE goes out before we write anything
+        nxt = self.attempts[-1]
+        log.info(
+            "call_failed_over",
+            call_id=self.call_id,
+            failed_provider=failed.provider_id,
+            sip_status_code=event.status_code,
+            provider_id=nxt.provider_id,
+        )
+        try:
+            await self._observer.failed_over(
+                self.call_id, nxt.provider_id, event.status_code, self._attempts_wire()
+            )
+        except Exception:
+            log.exception("call_failover_persist_failed", call_id=self.call_id)
+        # The next attempt's own codes decide the call from here.
+        self._last_code = 0
+        return leg
+
+    def _provisional(self, loop: asyncio.AbstractEventLoop) -> None:
+        attempt = self.attempts[-1]
+        if attempt.progress_at is None and attempt.answered_at is None:
+            attempt.progress_at = loop.time()
+            stats.post_dial_delay(attempt.provider_id, attempt.progress_at - attempt.invited_at)
+
+    def _answer(self, event: LegEvent, loop: asyncio.AbstractEventLoop) -> None:
+        attempt = self.attempts[-1]
+        attempt.sip_status_code = event.status_code or 200
+        attempt.sip_reason = event.detail
+        attempt.answered_at = loop.time()
+        stats.attempt_answered(attempt.provider_id)
+        if attempt.progress_at is None:
+            stats.post_dial_delay(attempt.provider_id, attempt.answered_at - attempt.invited_at)
+
+    def _close_attempt(self, event: LegEvent | None, loop: asyncio.AbstractEventLoop) -> None:
+        """End the current attempt; `event` None: we gave up waiting for our CANCEL/BYE."""
+        if not self.attempts or not self.attempts[-1].open:
+            return
+        attempt = self.attempts[-1]
+        code = event.status_code if event is not None else 0
+        reason = event.detail if event is not None else "no final response to our CANCEL/BYE"
+        attempt.close(code, reason)
+        if attempt.answered_at is not None:
+            stats.call_duration(attempt.provider_id, loop.time() - attempt.answered_at)
+            return
+        ours = self._intent is not None and (event is None or code == 487)
+        kind = event.end if event is not None else None
+        stats.attempt_failed(attempt.provider_id, stats.failure_label(kind, code, ours))
+
+    def _attempts_wire(self) -> list[Wire]:
+        return [attempt.wire() for attempt in self.attempts]
 
     async def _start_ending(self) -> None:
         assert self._leg is not None
@@ -205,7 +319,9 @@ class CallController:
             return
         self.status = status
         try:
-            await self._observer.moved(self.call_id, status, end, self._last_code)
+            await self._observer.moved(
+                self.call_id, status, end, self._last_code, self._attempts_wire()
+            )
         except Exception:
             # The wire state stays authoritative; a lost row update must not kill the call.
             log.exception("call_status_persist_failed", call_id=self.call_id, status=status)

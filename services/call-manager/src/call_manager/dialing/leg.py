@@ -56,6 +56,11 @@ class InviteSpec:
 
 
 class CallLeg(Protocol):
+    @property
+    def sip_call_id(self) -> str:
+        """The Call-ID of this leg's INVITE (recorded on the call's attempt)."""
+        ...
+
     def cancel(self) -> None:
         """Stop ringing: CANCEL once a 1xx came (deferred until then). Idempotent."""
 

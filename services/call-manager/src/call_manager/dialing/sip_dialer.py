@@ -51,7 +51,7 @@ def leg_event(event: CallEvent) -> LegEvent | None:
     if kind is CallEventKind.PROGRESS:
         return LegEvent(LegEventKind.PROVISIONAL, code) if code > 100 else None
     if kind is CallEventKind.ANSWERED:
-        return LegEvent(LegEventKind.ANSWERED, code)
+        return LegEvent(LegEventKind.ANSWERED, code, detail=event.reason or "")
     detail = event.error or event.reason or ""
     if kind is CallEventKind.FAILED:
         end = LegEndKind.REJECTED if code >= 300 else LegEndKind.UNREACHABLE
@@ -71,6 +71,10 @@ class SipLeg:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ended = False
         self._spawn(self._place())
+
+    @property
+    def sip_call_id(self) -> str:
+        return self._call.call_id
 
     def _on_event(self, event: CallEvent) -> None:
         mapped = leg_event(event)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from shared.errors import AppError, ErrorStatus, invalid_argument
 from shared.rpc import RpcContext
+
+MAX_IDEMPOTENCY_KEY = 255
 
 
 def path_uuid(ctx: RpcContext, name: str = "id") -> str:
@@ -42,3 +45,26 @@ def new_id(ctx: RpcContext) -> str:
         except ValueError:
             pass
     return str(uuid.uuid4())
+
+
+def idempotency_key(value: Any) -> str | None:
+    """The optional `idempotency_key` of a create body (the gateway's Idempotency-Key)."""
+    if value is None or value == "":
+        return None
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_IDEMPOTENCY_KEY
+        or not all(33 <= ord(ch) <= 126 for ch in value)
+    ):
+        raise invalid_argument(
+            "idempotency_key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"
+        )
+    return value
+
+
+def create_customer(data: dict[str, Any]) -> str:
+    """The required `customer_id` of a create body (set by the gateway from the caller)."""
+    customer_id = optional_uuid(data.get("customer_id"), "customer_id")
+    if customer_id is None:
+        raise invalid_argument("customer_id", "is required")
+    return customer_id

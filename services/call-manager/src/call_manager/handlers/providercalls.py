@@ -10,28 +10,18 @@ from typing import Any
 
 from shared.contracts.calls import ProviderCallCreate
 from shared.contracts.validation import parse_body
-from shared.errors import invalid_argument
 from shared.pagination import parse_page_size, parse_page_token
 from shared.rpc import Reply, RpcContext
 
-from call_manager.handlers.common import caller_customer, new_id, optional_uuid, path_uuid
+from call_manager.handlers.common import (
+    caller_customer,
+    create_customer,
+    idempotency_key,
+    new_id,
+    optional_uuid,
+    path_uuid,
+)
 from call_manager.services.providercalls import ProviderCallService
-
-MAX_KEY = 255
-
-
-def idempotency_key(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    if (
-        not isinstance(value, str)
-        or len(value) > MAX_KEY
-        or not all(33 <= ord(ch) <= 126 for ch in value)
-    ):
-        raise invalid_argument(
-            "idempotency_key", f"must be 1 to {MAX_KEY} printable ASCII characters"
-        )
-    return value
 
 
 class ProviderCallHandlers:
@@ -40,9 +30,7 @@ class ProviderCallHandlers:
 
     async def create(self, ctx: RpcContext) -> Reply:
         data = ctx.body()
-        customer_id = optional_uuid(data.get("customer_id"), "customer_id")
-        if customer_id is None:
-            raise invalid_argument("customer_id", "is required")
+        customer_id = create_customer(data)
         key = idempotency_key(data.get("idempotency_key"))
         body = parse_body(ProviderCallCreate, data)
         return Reply(await self._service.create(new_id(ctx), customer_id, body, key))

@@ -40,6 +40,14 @@ class CallRepository:
         result = await self._session.execute(select(calls).where(calls.c.id == call_id))
         return result.mappings().first()
 
+    async def find_many(self, call_ids: Sequence[str]) -> list[RowMapping]:
+        """The stored rows among `call_ids`, in the order given."""
+        if not call_ids:
+            return []
+        result = await self._session.execute(select(calls).where(calls.c.id.in_(call_ids)))
+        by_id = {row["id"]: row for row in result.mappings().all()}
+        return [by_id[call_id] for call_id in call_ids if call_id in by_id]
+
     async def get(self, call_id: str, customer_id: str | None = None) -> RowMapping:
         row = await self.find(call_id)
         if row is None or (customer_id is not None and row["customer_id"] != customer_id):
@@ -57,6 +65,17 @@ class CallRepository:
             update(calls)
             .where(calls.c.id == call_id, calls.c.status.in_(states.sources_of(status)))
             .values(status=status, tm_update=now, **extra, **values)
+            .returning(*calls.c)
+        )
+        return result.mappings().first()
+
+    async def update_live(self, call_id: str, values: dict[str, Any]) -> RowMapping | None:
+        """Set `values` on a call still being set up (dialing or ringing); None otherwise
+        (a reaper may have finished it meanwhile: a finished call is never rewritten)."""
+        result = await self._session.execute(
+            update(calls)
+            .where(calls.c.id == call_id, calls.c.status.in_((states.DIALING, states.RINGING)))
+            .values(tm_update=func.clock_timestamp(), **values)
             .returning(*calls.c)
         )
         return result.mappings().first()

@@ -41,6 +41,16 @@ class GroupcallRepository:
             query = query.with_for_update()
         return (await self._session.execute(query)).mappings().first()
 
+    async def find_many(self, groupcall_ids: Sequence[str]) -> list[RowMapping]:
+        """The stored rows among `groupcall_ids`, in the order given."""
+        if not groupcall_ids:
+            return []
+        result = await self._session.execute(
+            select(groupcalls).where(groupcalls.c.id.in_(groupcall_ids))
+        )
+        by_id = {row["id"]: row for row in result.mappings().all()}
+        return [by_id[i] for i in groupcall_ids if i in by_id]
+
     async def get(self, groupcall_id: str, customer_id: str | None = None) -> RowMapping:
         row = await self.find(groupcall_id)
         if row is None or (customer_id is not None and row["customer_id"] != customer_id):

@@ -1,4 +1,5 @@
-"""Idempotency keys: (customer, key) -> the ProviderCall a first POST created.
+"""Idempotency keys: (customer, key) -> what a first POST created, by id: a ProviderCall's
+id, or for POST /calls the request id its calls' ids derive from (column providercall_id).
 
 A key is claimed (committed) before any work, so a concurrent duplicate finds the claim and
 waits for its result instead of dialing a second time.

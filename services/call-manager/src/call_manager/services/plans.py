@@ -14,9 +14,8 @@ from typing import Any
 from shared.timefmt import utcnow
 
 from call_manager.calls import states
-from call_manager.dialing.invite import ProviderRoute
-
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
+from call_manager.calls.attempts import Attempt
+from call_manager.dialing.candidates import NIL_UUID, Candidates
 
 
 def child_id(parent_id: str, label: str) -> str:
@@ -25,7 +24,8 @@ def child_id(parent_id: str, label: str) -> str:
 
 @dataclass(frozen=True)
 class CallTemplate:
-    """What every call of one ProviderCall shares."""
+    """What every call of one request shares (a ProviderCall, or a POST /calls whose
+    `providercall_id` and `provider_id` are nil: each call has its own candidates)."""
 
     customer_id: str
     providercall_id: str
@@ -43,9 +43,14 @@ class CallTemplate:
         groupcall_id: str = NIL_UUID,
         owner: tuple[str, str | None] = ("", None),
         now: datetime | None = None,
+        *,
+        candidates: Candidates = Candidates(),
     ) -> dict[str, Any]:
-        """Every column, so the row renders as the wire shape before it is stored."""
+        """Every column, so the row renders as the wire shape before it is stored. The
+        call shows its first candidate's provider and attempt from the start (the
+        controller begins that attempt at `tm_create`)."""
         stamp = now or utcnow()
+        first = candidates.items[0] if candidates.items else None
         return {
             "id": call_id,
             "customer_id": self.customer_id,
@@ -55,14 +60,14 @@ class CallTemplate:
             "type": "flow",
             "groupcall_id": groupcall_id,
             "providercall_id": self.providercall_id,
-            "provider_id": self.provider_id,
+            "provider_id": first.provider_id if first is not None else self.provider_id,
             "source": self.source,
             "destination": destination,
             "status": states.DIALING,
             "direction": "outgoing",
             "anonymous": self.anonymous,
             "actions": self.actions,
-            "metadata": {"route_provider_ids": [self.provider_id]},
+            "metadata": {"route_provider_ids": candidates.provider_ids},
             "owner_replica": replica_id,
             "master_call_id": NIL_UUID,
             "hangup_by": "",
@@ -74,6 +79,7 @@ class CallTemplate:
             "tm_create": stamp,
             "tm_update": stamp,
             "tm_delete": None,
+            "attempts": [Attempt.begin(first, stamp).wire()] if first is not None else [],
         }
 
 
@@ -83,9 +89,10 @@ class GroupState:
 
     id: str
     template: CallTemplate
-    route: ProviderRoute
     ring_method: str
     addresses: list[dict[str, str]]
+    # How each address is dialed (same order); decided at creation, also for linear turns.
+    candidates: list[Candidates]
     owner: tuple[str, str | None]
     live: set[str] = field(default_factory=set)
     answer_call_id: str | None = None

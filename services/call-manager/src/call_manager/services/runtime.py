@@ -1,6 +1,6 @@
 """The calls this replica is dialing: their controllers, persistence of every status
-change, and groupcall coordination (ring_all hangs up the others on the first answer;
-linear dials the next address when one ends unanswered).
+change and failover, and groupcall coordination (ring_all hangs up the others on the first
+answer; linear dials the next address when one ends unanswered).
 
 It is the CallObserver of every controller it starts.
 """
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from call_manager.calls import states
 from call_manager.calls.controller import CallController, CallTimers
 from call_manager.calls.states import CallEnd
+from call_manager.dialing.candidates import NIL_UUID, Candidates, DialCandidate
 from call_manager.dialing.invite import InviteError, ProviderRoute, build_invite
 from call_manager.dialing.leg import Dialer, InviteSpec
 from call_manager.events import add_events
@@ -60,29 +61,42 @@ class CallRuntime:
             raise InviteError(problem)
         return spec
 
+    def candidate(
+        self,
+        route: ProviderRoute,
+        template: CallTemplate,
+        destination: dict[str, Any],
+        provider_id: str = NIL_UUID,
+        route_id: str = NIL_UUID,
+    ) -> DialCandidate:
+        """Raises InviteError when the provider's settings cannot form an INVITE."""
+        return DialCandidate(self.invite_for(route, template, destination), provider_id, route_id)
+
+    def forced(
+        self, route: ProviderRoute, template: CallTemplate, destination: dict[str, Any]
+    ) -> Candidates:
+        """The one candidate of a call forced through `template.provider_id`."""
+        try:
+            return Candidates((self.candidate(route, template, destination, template.provider_id),))
+        except InviteError as exc:
+            return Candidates(problem=str(exc))
+
     def start_call(
         self,
         row: dict[str, Any],
-        route: ProviderRoute,
+        candidates: Candidates,
         template: CallTemplate,
         group: GroupState | None = None,
-        spec: InviteSpec | None = None,
     ) -> None:
-        problem = ""
-        if spec is None:
-            try:
-                spec = self.invite_for(route, template, row["destination"])
-            except InviteError as exc:
-                problem = str(exc)
         controller = CallController(
             row["id"],
-            spec,
+            candidates,
             self._dialer,
             self,
             self._timers,
             actions=row.get("actions") or [],
             flow_id=row.get("flow_id") or template.flow_id,
-            invalid_reason=problem,
+            created_at=row["tm_create"],
         )
         self.controllers[row["id"]] = controller
         if group is not None:
@@ -92,8 +106,9 @@ class CallRuntime:
 
     def start_group(self, group: GroupState, first_rows: list[dict[str, Any]]) -> None:
         self.groups[group.id] = group
-        for row in first_rows:
-            self.start_call(row, group.route, group.template, group)
+        for index, row in enumerate(first_rows):
+            # ring_all starts every address at once; linear only the first (dial_index 0).
+            self.start_call(row, group.candidates[index], group.template, group)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -146,9 +161,14 @@ class CallRuntime:
     # -- CallObserver -----------------------------------------------------------------
 
     async def moved(
-        self, call_id: str, status: str, end: CallEnd | None, sip_status_code: int
+        self,
+        call_id: str,
+        status: str,
+        end: CallEnd | None,
+        sip_status_code: int,
+        attempts: list[dict[str, Any]],
     ) -> None:
-        values: dict[str, Any] = {"sip_status_code": sip_status_code}
+        values: dict[str, Any] = {"sip_status_code": sip_status_code, "attempts": attempts}
         if end is not None:
             values["hangup_by"] = states.hangup_by(end)
             values["hangup_reason"] = states.hangup_reason(end)
@@ -156,6 +176,21 @@ class CallRuntime:
             row = await CallRepository(session).move(call_id, status, values)
             if row is not None:
                 await add_events(session, [(states.event_type(status), call_wire(row))])
+        if row is not None:
+            self._wake()
+
+    async def failed_over(
+        self, call_id: str, provider_id: str, sip_status_code: int, attempts: list[dict[str, Any]]
+    ) -> None:
+        values = {
+            "provider_id": provider_id,
+            "sip_status_code": sip_status_code,
+            "attempts": attempts,
+        }
+        async with self._sessions() as session, session.begin():
+            row = await CallRepository(session).update_live(call_id, values)
+            if row is not None:
+                await add_events(session, [("call_updated", call_wire(row))])
         if row is not None:
             self._wake()
 
@@ -207,8 +242,14 @@ class CallRuntime:
 
     async def _dial_next(self, group: GroupState) -> None:
         call_id = group.next_call_id()
+        candidates = group.candidates[group.dial_index]
         row = group.template.call_row(
-            call_id, group.addresses[group.dial_index], self.replica_id, group.id, group.owner
+            call_id,
+            group.addresses[group.dial_index],
+            self.replica_id,
+            group.id,
+            group.owner,
+            candidates=candidates,
         )
         async with self._sessions() as session, session.begin():
             await CallRepository(session).insert_many([row])
@@ -228,7 +269,7 @@ class CallRuntime:
             events.append(("groupcall_updated", groupcall_wire(updated)))
             await add_events(session, events)
         self._wake()
-        self.start_call(row, group.route, group.template, group)
+        self.start_call(row, candidates, group.template, group)
 
     async def _update_group(
         self, groupcall_id: str, values: dict[str, Any], event: str | None

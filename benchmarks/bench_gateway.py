@@ -1,0 +1,409 @@
+"""Gateway benchmark (issue 2): GET and POST /v1.0/providers through the whole platform,
+against the floor of a bare aiohttp + asyncpg GET, on loopback.
+
+    python benchmarks/bench_gateway.py            # 20 s per phase, concurrency 32
+    BENCH_SECONDS=3 python benchmarks/bench_gateway.py   # a quick smoke run
+    python benchmarks/bench_gateway.py --profile  # also cProfile gateway and provider-manager
+    python benchmarks/bench_gateway.py --py-spy /tmp/pyspy/bin/py-spy  # sample them instead
+
+Every server and the load generator is its own process, so they share the machine's cores
+the way they would in production. A fresh database `voip_bench_<hex>` and queue prefix are
+used and removed at the end. Prints figures; it is not a test and asserts nothing, but says
+which targets were missed (gateway GET >= 50% of the floor's requests/s, p99 <= 25 ms, no
+errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aio_pika
+import aiohttp
+import asyncpg
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+HERE = Path(__file__).resolve().parent
+ADMIN_PASSWORD = "bench-admin-password"
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 25.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _asyncpg_url(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class Platform:
+    """The processes under test, started with env settings and stopped by their own PIDs."""
+
+    def __init__(self, base_db: str, amqp_url: str, profile_dir: Path | None) -> None:
+        tag = uuid.uuid4().hex[:10]
+        self.db_name = f"voip_bench_{tag}"
+        self.base_db = base_db
+        self.database_url = _with_database(base_db, self.db_name)
+        self.amqp_url = amqp_url
+        self.queue_prefix = f"bench-{tag}"
+        self.gateway_port = _free_port()
+        self.floor_port = _free_port()
+        self.ops = {"api-gateway": _free_port(), "provider-manager": _free_port()}
+        self.profile_dir = profile_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs: dict[str, Path] = {}
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "DATABASE_URL": self.database_url,
+                "AMQP_URL": self.amqp_url,
+                "QUEUE_PREFIX": self.queue_prefix,
+                "LOG_LEVEL": "WARNING",
+                "GATEWAY_HOST": "127.0.0.1",
+                "GATEWAY_PORT": str(self.gateway_port),
+                "GATEWAY_OPS_PORT": str(self.ops["api-gateway"]),
+                "PROVIDER_MANAGER_OPS_PORT": str(self.ops["provider-manager"]),
+                "JWT_SECRET": "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
+                "ADMIN_USERNAME": "admin",
+                "ADMIN_PASSWORD": ADMIN_PASSWORD,
+            }
+        )
+        return env
+
+    def migrate(self) -> None:
+        for module in ("provider_manager", "api_gateway"):
+            subprocess.run(
+                [PYTHON, "-m", module, "migrate"],
+                env=self.env(),
+                check=True,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+            )
+
+    def start(self, name: str, args: list[str]) -> None:
+        log = Path(f"/tmp/{self.queue_prefix}-{name}.log")
+        self.logs[name] = log
+        command = [PYTHON, *args]
+        if self.profile_dir is not None and name != "floor":
+            out = self.profile_dir / f"{name}.prof"
+            command = [PYTHON, "-m", "cProfile", "-o", str(out), *args]
+        with log.open("wb") as sink:
+            self.procs[name] = subprocess.Popen(
+                command, env=self.env(), cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT
+            )
+
+    def stop(self) -> None:
+        for name, proc in reversed(list(self.procs.items())):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    print(f"{name} did not stop in 20 s; killing pid {proc.pid}")
+                    proc.kill()
+                    proc.wait()
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                tail = self.logs[name].read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
+
+
+async def _wait_http(url: str, platform: Platform, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            platform.check_alive()
+            try:
+                async with session.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} not ready in {timeout} s")
+            await asyncio.sleep(0.2)
+
+
+async def _prepare(platform: Platform) -> tuple[str, str, dict[str, Any]]:
+    """Log in, create the provider the GETs read; return (token, provider id, POST body)."""
+    base = f"http://127.0.0.1:{platform.gateway_port}"
+    body = {
+        "type": "sip",
+        "hostname": "sip.telnyx.com",
+        "tech_prefix": "",
+        "tech_postfix": "",
+        "tech_headers": {"X-Account": "bench"},
+        "name": "bench provider",
+        "detail": "created by the benchmark",
+    }
+    async with aiohttp.ClientSession(base) as session:
+        async with session.post(
+            "/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        ) as resp:
+            resp.raise_for_status()
+            token = str((await resp.json())["token"])
+        headers = {"Authorization": f"Bearer {token}"}
+        async with session.post("/v1.0/providers", json=body, headers=headers) as resp:
+            resp.raise_for_status()
+            provider_id = str((await resp.json())["id"])
+    return token, provider_id, body
+
+
+def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            times = psutil.Process(pid).cpu_times()
+            out[name] = times.user + times.system
+        except psutil.Error:
+            out[name] = float("nan")
+    # The shared backends, read only: where the rest of the CPU goes.
+    for label, proc_name in (("rabbitmq", "beam.smp"), ("postgres", "postgres")):
+        total = 0.0
+        for proc in psutil.process_iter(["name"]):
+            if proc.info["name"] == proc_name:
+                try:
+                    times = proc.cpu_times()
+                    total += times.user + times.system
+                except psutil.Error:
+                    continue
+        out[label] = total
+    return out
+
+
+def _phase(
+    label: str,
+    url: str,
+    method: str,
+    seconds: float,
+    concurrency: int,
+    headers: dict[str, str],
+    body: dict[str, Any] | None,
+    pids: dict[str, int],
+    py_spy: str | None = None,
+    profile_dir: Path | None = None,
+) -> dict[str, Any]:
+    args = [
+        PYTHON,
+        str(HERE / "loadgen.py"),
+        "--url",
+        url,
+        "--method",
+        method,
+        "--concurrency",
+        str(concurrency),
+        "--seconds",
+        str(seconds),
+        "--warmup",
+        str(min(2.0, max(0.5, seconds / 10))),
+    ]
+    for key, value in headers.items():
+        args += ["--header", f"{key}: {value}"]
+    if body is not None:
+        args += ["--body", json.dumps(body)]
+    loadgen = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=ROOT)
+    samplers = [
+        subprocess.Popen(
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(pids[name]),
+                "--duration",
+                str(int(seconds)),
+                "--format",
+                "raw",
+                "--output",
+                str(profile_dir / f"{label.replace(' ', '-')}.{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("api-gateway", "provider-manager")
+        if py_spy and profile_dir is not None and not label.startswith("floor")
+    ]
+    watched = {**pids, "loadgen": loadgen.pid}
+    cpu_before = _cpu_seconds(watched)
+    wall_before = time.perf_counter()
+    out, _ = loadgen.communicate(timeout=seconds + 120)
+    wall = time.perf_counter() - wall_before
+    for sampler in samplers:
+        sampler.wait(timeout=60)
+    cpu_after = _cpu_seconds({k: v for k, v in watched.items() if k != "loadgen"})
+    if loadgen.returncode != 0:
+        raise RuntimeError(f"load generator failed for {label}")
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    result["label"] = label
+    # CPU use over the phase, in cores (1.0 = one core busy the whole time); the load
+    # generator reports its own.
+    result["cpu_cores"] = {
+        name: round((cpu_after[name] - cpu_before[name]) / wall, 2)
+        for name in cpu_after
+        if name in cpu_before
+    }
+    result["cpu_cores"]["loadgen"] = result.pop("loadgen_cpu_cores", float("nan"))
+    return result
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    cpu = ", ".join(f"{k} {v:.2f}" for k, v in result["cpu_cores"].items())
+    # CPU time per answered request: unlike req/s, this barely moves when other work
+    # shares the machine, so it is the figure to compare between code changes.
+    per_request = ", ".join(
+        f"{k} {v * 1000 / result['rps']:.2f}"
+        for k, v in result["cpu_cores"].items()
+        if result["rps"] and v == v and v >= 0.005
+    )
+    kinds = f" {result['error_kinds']}" if result["errors"] else ""
+    print(
+        f"{result['label']:<26} {result['rps']:>9.1f} req/s   p50 {result['p50_ms']:>6.2f} ms"
+        f"   p90 {result['p90_ms']:>6.2f} ms   p99 {result['p99_ms']:>6.2f} ms"
+        f"   max {result['max_ms']:>7.2f} ms   errors {result['errors']}{kinds}"
+        f"   ({result['requests']} in {result['seconds']} s)"
+    )
+    print(f"{'':<26} CPU cores used: {cpu}")
+    print(f"{'':<26} CPU ms per request: {per_request}")
+
+
+async def _cleanup_backends(platform: Platform) -> None:
+    try:
+        connection = await aio_pika.connect(platform.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            for service in ("provider-manager", "api-gateway"):
+                await channel.exchange_delete(f"{platform.queue_prefix}.{service}.event")
+    except Exception as exc:  # a leftover exchange is harmless; say so and go on
+        print(f"(could not delete the benchmark exchanges: {exc})")
+    conn = await asyncpg.connect(_asyncpg_url(_with_database(platform.base_db, "postgres")))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{platform.db_name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    base_db = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/voip")
+    amqp_url = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    profile_dir = Path(args.profile_dir) if args.profile else None
+    platform = Platform(base_db, amqp_url, profile_dir)
+    print(
+        f"bench: {args.seconds:g} s per phase, concurrency {args.concurrency}, "
+        f"{os.cpu_count()} CPUs, database {platform.db_name}"
+    )
+    results: dict[str, dict[str, Any]] = {}
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(_cleanup_backends, platform)
+        stack.callback(platform.stop)
+        await asyncio.to_thread(platform.migrate)
+        platform.start("provider-manager", ["-m", "provider_manager", "serve"])
+        platform.start("api-gateway", ["-m", "api_gateway", "serve"])
+        await _wait_http(f"http://127.0.0.1:{platform.ops['provider-manager']}/readyz", platform)
+        await _wait_http(f"http://127.0.0.1:{platform.ops['api-gateway']}/readyz", platform)
+        await _wait_http(f"http://127.0.0.1:{platform.gateway_port}/openapi.json", platform)
+        token, provider_id, body = await _prepare(platform)
+        platform.start(
+            "floor",
+            [
+                str(HERE / "floor_server.py"),
+                "--port",
+                str(platform.floor_port),
+                "--database-url",
+                _asyncpg_url(platform.database_url),
+            ],
+        )
+        floor_url = f"http://127.0.0.1:{platform.floor_port}/v1.0/providers/{provider_id}"
+        await _wait_http(floor_url, platform)
+
+        pids = {name: proc.pid for name, proc in platform.procs.items()}
+        gateway = f"http://127.0.0.1:{platform.gateway_port}"
+        auth = {"Authorization": f"Bearer {token}"}
+        phases = [
+            ("floor GET", floor_url, "GET", {}, None),
+            ("gateway GET", f"{gateway}/v1.0/providers/{provider_id}", "GET", auth, None),
+            ("gateway POST", f"{gateway}/v1.0/providers", "POST", auth, body),
+        ]
+        for label, url, method, headers, payload in phases:
+            result = await asyncio.to_thread(
+                _phase,
+                label,
+                url,
+                method,
+                args.seconds,
+                args.concurrency,
+                headers,
+                payload,
+                pids,
+                args.py_spy,
+                Path(args.profile_dir),
+            )
+            platform.check_alive()
+            results[label] = result
+            _print_result(result)
+
+    return results
+
+
+def _summary(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
+    floor, get, post = results["floor GET"], results["gateway GET"], results["gateway POST"]
+    ratio = get["rps"] / floor["rps"] if floor["rps"] else 0.0
+    print(f"ratio gateway GET / floor GET: {ratio:.2f} ({ratio * 100:.0f}% of the floor)")
+    missed = []
+    if ratio < TARGET_RATIO:
+        missed.append(f"gateway GET is {ratio * 100:.0f}% of the floor (target >= 50%)")
+    for result in (get, post):
+        if result["p99_ms"] > TARGET_P99_MS:
+            missed.append(f"{result['label']} p99 {result['p99_ms']} ms (target <= 25 ms)")
+        if result["errors"]:
+            missed.append(f"{result['label']} had {result['errors']} errors")
+    print("targets: all met" if not missed else "targets missed: " + "; ".join(missed))
+    if args.json:
+        Path(args.json).write_text(json.dumps({**results, "ratio": ratio}, indent=2))
+    if args.profile or args.py_spy:
+        print(f"profiles in {args.profile_dir}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "20"))
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=int(os.environ.get("BENCH_CONCURRENCY", "32"))
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile the two services")
+    parser.add_argument("--py-spy", default=None, help="path of py-spy: sample both services")
+    parser.add_argument("--profile-dir", default="/tmp/bench-profiles")
+    parser.add_argument("--json", default=None, help="also write the figures to this file")
+    args = parser.parse_args()
+    Path(args.profile_dir).mkdir(parents=True, exist_ok=True)
+    _summary(asyncio.run(main_async(args)), args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""An isolated platform for routed calls: its own queue prefix, gateway and call-manager (for
+the package), and a provider-manager per test with its own database and a random default
+route customer, so neither default routes nor the sipp carriers these tests register ever
+reach other suites (the health-checker probes every provider of the shared database).
+
+Every test places calls as a fresh customer (its own CustomerAdmin account), so customer
+routes never leak between tests either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+from api_gateway.accounts import AccountStore
+from api_gateway.app import GatewayApp
+from api_gateway.permissions import Permission
+from api_gateway.settings import Settings as GatewaySettings
+from call_manager.app import CallManagerApp
+from call_manager.settings import Settings as CallManagerSettings
+from provider_manager.app import ProviderManagerApp
+from provider_manager.app import migrate as migrate_provider_manager
+from provider_manager.settings import Settings as ProviderManagerSettings
+from shared.db import async_url
+from shared.rpc import RpcClient
+from shared.sip.testing.sipp import SippProcess
+
+from tests.failover.helpers import PASSWORD, Caller, login
+from tests.routes.helpers import RouteDriver
+from tests.support.backends import with_database
+from tests.support.events import EventCollector
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+RING_TIMEOUT = 8.0
+
+CALL_MANAGER_ENV: dict[str, Any] = {
+    "CALL_MANAGER_OPS_PORT": 0,
+    "CALL_MANAGER_SIP_HOST": "127.0.0.1",
+    "CALL_MANAGER_SIP_PORT": 0,
+    "CALL_RING_TIMEOUT": RING_TIMEOUT,
+    "CALL_MAX_DURATION": 30,
+    # Timer B = 64 * T1 = 3.2 s: a silent carrier fails over within the ring timeout.
+    "CALL_MANAGER_SIP_T1": 0.05,
+    "CALL_MANAGER_HEARTBEAT_INTERVAL": 0.5,
+    "CALL_MANAGER_REPLICA_DEAD_AFTER": 2.0,
+    "CALL_MANAGER_REAPER_INTERVAL": 0.5,
+    "CALL_MANAGER_DNS_SERVERS": "127.0.0.1:9",  # nothing answers: unresolvable names fail fast
+}
+
+
+@pytest.fixture(scope="package")
+def failover_env(platform_env: dict[str, Any]) -> dict[str, Any]:
+    """The shared database, a queue prefix of our own."""
+    return {**platform_env, "QUEUE_PREFIX": f"test-failover-{uuid.uuid4().hex[:10]}"}
+
+
+@pytest.fixture(scope="package")
+async def routing_database(platform_env: dict[str, Any]) -> AsyncIterator[str]:
+    name = f"voip_test_failover_{uuid.uuid4().hex[:10]}"
+    url = with_database(platform_env["DATABASE_URL"], name)
+    settings = ProviderManagerSettings.model_validate({**platform_env, "DATABASE_URL": url})
+    await asyncio.to_thread(migrate_provider_manager, settings)  # runs its own event loop
+    yield url
+    admin = async_url(with_database(platform_env["DATABASE_URL"], "postgres"))
+    conn = await asyncpg.connect(admin.replace("+asyncpg", ""))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="package")
+async def routed_call_manager(failover_env: dict[str, Any]) -> AsyncIterator[CallManagerApp]:
+    app = CallManagerApp(CallManagerSettings.model_validate({**failover_env, **CALL_MANAGER_ENV}))
+    await app.start()
+    yield app
+    await app.stop()
+
+
+@pytest.fixture(scope="package")
+async def routed_gateway(failover_env: dict[str, Any]) -> AsyncIterator[GatewayApp]:
+    app = GatewayApp(
+        GatewaySettings.model_validate(
+            {
+                **failover_env,
+                "GATEWAY_PORT": 0,
+                "GATEWAY_OPS_PORT": 0,
+                # The shared database's admin (created by whichever gateway starts first).
+                "ADMIN_USERNAME": "admin",
+                "ADMIN_PASSWORD": "test-admin-password",
+                "JWT_SECRET": f"failover-jwt-secret-{uuid.uuid4().hex}",
+            }
+        )
+    )
+    await app.start()
+    yield app
+    await app.stop()
+
+
+@pytest.fixture(scope="package")
+async def api(
+    routed_gateway: GatewayApp, routed_call_manager: CallManagerApp
+) -> AsyncIterator[aiohttp.ClientSession]:
+    """HTTP to our gateway, once our call-manager runs behind it."""
+    base = f"http://127.0.0.1:{routed_gateway.port}"
+    async with aiohttp.ClientSession(base_url=base) as session:
+        yield session
+
+
+@pytest.fixture
+async def routing(
+    failover_env: dict[str, Any], routing_database: str, rpc: RpcClient
+) -> AsyncIterator[RouteDriver]:
+    """This test's provider-manager: own database, a default route customer of its own."""
+    app = ProviderManagerApp(
+        ProviderManagerSettings.model_validate(
+            {
+                **failover_env,
+                "DATABASE_URL": routing_database,
+                "PROVIDER_MANAGER_OPS_PORT": 0,
+                "PROVIDER_MANAGER_DEFAULT_ROUTE_CUSTOMER_ID": str(uuid.uuid4()),
+            }
+        )
+    )
+    await app.start()
+    try:
+        yield RouteDriver(rpc, app.settings.request_queue("provider-manager"), app)
+    finally:
+        await app.stop()
+
+
+AccountFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def accounts(routed_gateway: GatewayApp, api: aiohttp.ClientSession) -> AccountFactory:
+    """`await accounts(Permission.CUSTOMER_ADMIN)` -> a Caller of a new (or given) customer."""
+    store = AccountStore(routed_gateway.sessions)
+
+    async def make(permission: Permission, customer_id: str | None = None) -> Caller:
+        customer = customer_id or str(uuid.uuid4())
+        name = f"failover-{permission.value}-{uuid.uuid4().hex[:8]}"
+        await store.create_account(name, PASSWORD, permission, customer)
+        return Caller(customer, await login(api, name))
+
+    return make
+
+
+@pytest.fixture
+async def caller(accounts: AccountFactory) -> Caller:
+    """A CustomerAdmin of a customer no other test uses."""
+    made: Caller = await accounts(Permission.CUSTOMER_ADMIN)
+    return made
+
+
+CarrierFactory = Callable[..., SippProcess]
+
+
+@pytest.fixture
+def carrier(tmp_path: Path) -> CarrierFactory:
+    """`async with carrier("a", "uas_reject.xml", final_code=503, final_reason="..."):` ->
+    sipp on a free loopback port; keyword arguments fill the scenario's @NAME@ blanks."""
+
+    def start(label: str, scenario: str, **blanks: Any) -> SippProcess:
+        workdir = tmp_path / label
+        workdir.mkdir()
+        text = (SCENARIOS / scenario).read_text()
+        for name, value in blanks.items():
+            text = text.replace(f"@{name.upper()}@", str(value))
+        assert not re.search(r"@[A-Z_]+@", text), f"unfilled blanks in {scenario}"
+        (workdir / scenario).write_text(text)
+        return SippProcess(workdir, scenario=workdir / scenario)
+
+    return start
+
+
+@pytest.fixture
+async def call_events(
+    broker: AbstractRobustConnection, failover_env: dict[str, Any]
+) -> AsyncIterator[EventCollector]:
+    """Events our call-manager publishes."""
+    collector = EventCollector()
+    await collector.start(broker, f"{failover_env['QUEUE_PREFIX']}.call-manager.event")
+    yield collector
+    await collector.stop()

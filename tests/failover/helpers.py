@@ -1,0 +1,89 @@
+"""Placing routed calls over HTTP, registering sipp carriers as providers and routes, and
+finding out which carrier a call landed on (bounded waits only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from shared.sip.testing.sipp import SippProcess, TracedMessage
+
+from tests.routes.helpers import RouteDriver
+from tests.support.polling import eventually
+
+PASSWORD = "a-long-failover-password"
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+NYC = "+12125551234"
+LA = "+13105551234"
+LONDON = "+442071234567"
+
+
+@dataclass(frozen=True)
+class Caller:
+    customer_id: str
+    headers: dict[str, str]
+
+
+async def login(http: aiohttp.ClientSession, username: str) -> dict[str, str]:
+    async with http.post("/auth/login", json={"username": username, "password": PASSWORD}) as r:
+        assert r.status == 200, await r.text()
+        return {"Authorization": f"Bearer {(await r.json())['token']}"}
+
+
+def calls_body(*targets: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "source": {"type": "tel", "target": "+14155551234", "target_name": "QA"},
+        "destinations": [{"type": "tel", "target": t} for t in targets],
+        **fields,
+    }
+
+
+async def post_calls(
+    http: aiohttp.ClientSession,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    status: int = 200,
+) -> dict[str, Any]:
+    async with http.post("/v1.0/calls", json=body, headers=headers) as resp:
+        data: dict[str, Any] = await resp.json()
+        assert resp.status == status, data
+        return data
+
+
+async def place(http: aiohttp.ClientSession, caller: Caller, number: str) -> str:
+    """One call to `number` as `caller`; its id."""
+    created = await post_calls(http, caller.headers, calls_body(number))
+    assert created["groupcalls"] == [] and len(created["calls"]) == 1
+    return str(created["calls"][0]["id"])
+
+
+async def sip_provider(routing: RouteDriver, carrier: SippProcess, name: str = "carrier") -> str:
+    """A provider whose hostname is the sipp carrier's address."""
+    created = await routing.call(
+        "POST", "/v1/providers", {"type": "sip", "hostname": carrier.target, "name": name}
+    )
+    return str(created["id"])
+
+
+def invites(carrier: SippProcess) -> list[TracedMessage]:
+    return carrier.received("INVITE")
+
+
+async def invited(carrier: SippProcess, number: str, count: int = 1) -> list[TracedMessage]:
+    """Wait until `carrier` has received `count` INVITEs for `number`."""
+
+    async def probe() -> list[TracedMessage] | None:
+        found = [m for m in invites(carrier) if f"sip:{number}@" in m.start_line]
+        return found if len(found) >= count else None
+
+    found: list[TracedMessage] = await eventually(probe, 10, message=f"INVITE {number}")
+    return found
+
+
+def call_id_header(message: TracedMessage) -> str:
+    for line in message.text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip().lower() in ("call-id", "i"):
+            return value.strip()
+    raise AssertionError(f"no Call-ID in {message.start_line}")
