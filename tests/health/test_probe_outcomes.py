@@ -78,7 +78,8 @@ async def test_a_silent_port_is_unhealthy_after_the_timeout_and_was_retransmitte
     # Timer E: the same request (same branch) sent again 500 ms after the first.
     copies = copies_of_first(silent)
     assert len(copies) >= 2, [d.text for d in silent.received]
-    assert copies[1].at - copies[0].at == pytest.approx(0.5, abs=0.15)
+    # T1 = 500 ms; never early, possibly late when the event loop is busy.
+    assert 0.45 <= copies[1].at - copies[0].at <= 1.0
     assert copies[1].data == copies[0].data
 
     checks = await providers.health_checks(created["id"])

@@ -9,6 +9,7 @@ from shared.logging import configure_logging
 from shared.runtime import run_until_signal
 
 from health_checker.app import HealthCheckerApp, migrate
+from health_checker.gc_tuning import tune_gc
 from health_checker.settings import SERVICE, Settings
 
 
@@ -19,6 +20,7 @@ def main() -> None:
     if command == "migrate":
         migrate(settings)
     elif command == "serve":
+        tune_gc()  # process-wide, so here and not in the app (tests run apps in-process)
         asyncio.run(run_until_signal(HealthCheckerApp(settings)))
     else:
         sys.exit(f"usage: python -m health_checker [serve|migrate], not {command!r}")

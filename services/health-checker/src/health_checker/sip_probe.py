@@ -3,7 +3,7 @@ caching RFC 3263 resolver for the whole process)."""
 
 from __future__ import annotations
 
-from shared.sip.options import OptionsProber, ProbeResult
+from shared.sip.options import OptionsProber, ProbeFailure, ProbeResult
 from shared.sip.resolver import SipResolver
 from shared.sip.transport import UdpTransport
 
@@ -53,12 +53,17 @@ def to_report(result: ProbeResult) -> ProbeReport:
     )
 
 
+_KINDS: dict[ProbeFailure, ProbeKind] = {
+    ProbeFailure.INVALID_TARGET: "unresolvable",  # nothing to resolve: same to an operator
+    ProbeFailure.UNRESOLVABLE: "unresolvable",
+    ProbeFailure.TIMEOUT: "timeout",
+    ProbeFailure.TRANSPORT: "error",
+}
+
+
 def classify(result: ProbeResult) -> ProbeKind:
     if result.healthy:
         return "healthy"
-    if not result.attempts:
-        return "unresolvable"  # nothing was sent: the name (or target syntax) failed
-    # ProbeResult keeps per-address failures as text only; silence reads "no response".
-    if result.error is None or "no response" in result.error:
-        return "timeout"
-    return "error"
+    if result.failure is not None:
+        return _KINDS[result.failure]
+    return "unresolvable" if not result.attempts else "timeout"

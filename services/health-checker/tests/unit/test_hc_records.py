@@ -9,7 +9,7 @@ import pytest
 from health_checker.records import ProviderRecord, newest_per_provider, provider_record
 from health_checker.settings import Settings
 from health_checker.sip_probe import classify, to_report
-from shared.sip.options import ProbeOutcome, ProbeResult
+from shared.sip.options import ProbeFailure, ProbeOutcome, ProbeResult
 
 WIRE: dict[str, Any] = {
     "id": "4dbeabd6-f397-4375-95d2-a38411e07ed1",
@@ -57,10 +57,13 @@ def _result(**kw: Any) -> ProbeResult:
 def test_probe_results_are_classified_for_the_metrics() -> None:
     answered = _result(outcome=ProbeOutcome.HEALTHY, status_code=503, attempts=("1.2.3.4:5060",))
     assert classify(answered) == "healthy"
-    assert classify(_result(error="cannot resolve 'x': NXDOMAIN")) == "unresolvable"
-    silent = _result(error="1.2.3.4:5060: no response in 5.00s (4 sent)", attempts=("a",))
-    assert classify(silent) == "timeout"
-    assert classify(_result(error="1.2.3.4:5060: transport is closed", attempts=("a",))) == "error"
+    assert classify(_result(failure=ProbeFailure.UNRESOLVABLE)) == "unresolvable"
+    assert classify(_result(failure=ProbeFailure.INVALID_TARGET)) == "unresolvable"
+    assert classify(_result(failure=ProbeFailure.TIMEOUT, attempts=("a",))) == "timeout"
+    assert classify(_result(failure=ProbeFailure.TRANSPORT, attempts=("a",))) == "error"
+    # Without a failure kind: nothing sent means the name failed, else silence.
+    assert classify(_result()) == "unresolvable"
+    assert classify(_result(attempts=("a",))) == "timeout"
     report = to_report(answered)
     assert report.healthy and report.status == "healthy" and report.status_code == 503
 

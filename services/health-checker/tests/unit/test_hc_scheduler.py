@@ -4,8 +4,9 @@ rounds that overrun, the fast lane, and the watchdog."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -77,12 +78,14 @@ class FakeSink:
 
 
 class FakeProbe:
-    """Answers after `delay`; hostnames in `hang` never answer; in `crash` raise."""
+    """Answers after `delay`; hostnames in `hang` never answer; in `crash` raise; in
+    `swallow` wait, and answer normally when cancelled (as a lost cancellation looks)."""
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.hang: set[str] = set()
         self.crash: set[str] = set()
+        self.swallow: set[str] = set()
         self.running = 0
         self.peak = 0
         self.calls: list[str] = []
@@ -96,6 +99,9 @@ class FakeProbe:
                 raise RuntimeError("boom")
             if hostname in self.hang:
                 await asyncio.Event().wait()
+            if hostname in self.swallow:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.Event().wait()
             await asyncio.sleep(self.delay)
             return ProbeReport(kind="healthy", status_code=200, reason="OK", rtt_ms=1.0)
         finally:
@@ -116,6 +122,17 @@ async def _until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
         await asyncio.sleep(0.002)
 
 
+_started: list[ProbeScheduler] = []
+
+
+@pytest.fixture(autouse=True)
+async def _stop_schedulers() -> AsyncIterator[None]:
+    """Workers are long-lived tasks: stop every scheduler a test made."""
+    yield
+    while _started:
+        await _started.pop().stop()
+
+
 def _scheduler(
     claims: FakeClaims,
     probe: FakeProbe,
@@ -126,7 +143,7 @@ def _scheduler(
     timeout: float = 1.0,
     claim_batch: int = 500,
 ) -> ProbeScheduler:
-    return ProbeScheduler(
+    scheduler = ProbeScheduler(
         claims,
         probe,
         sink,
@@ -136,6 +153,8 @@ def _scheduler(
         poll_interval=0.01,
         claim_batch=claim_batch,
     )
+    _started.append(scheduler)
+    return scheduler
 
 
 async def test_a_round_probes_every_due_target_once_within_the_cap() -> None:
@@ -208,14 +227,21 @@ async def test_a_round_that_overruns_is_logged_and_counted_never_stacked() -> No
 async def test_a_hung_probe_is_abandoned_by_the_watchdog(monkeypatch: pytest.MonkeyPatch) -> None:
     claims, probe, sink = FakeClaims(interval=10), FakeProbe(), FakeSink()
     claims.add("stuck", "stuck-host")
+    claims.add("next", "next-host", due_in=-1)  # due earlier: probed first
     probe.hang.add("stuck-host")
     monkeypatch.setattr(scheduler_module, "WATCHDOG_GRACE", 0.05)
-    scheduler = _scheduler(claims, probe, sink, timeout=0.01)
-    await asyncio.wait_for(scheduler.run_round(), 1.0)
-    [result] = sink.results
-    assert result.report.kind == "error" and not result.report.healthy
-    assert "did not finish" in (result.report.error or "")
+    monkeypatch.setattr(scheduler_module, "WATCHDOG_PERIOD", 0.02)
+    # One worker: it must survive the abandoned probe to serve the rest of the round.
+    claims.rows["stuck"].next_due -= timedelta(seconds=5)
+    scheduler = _scheduler(claims, probe, sink, timeout=0.01, concurrency=1)
+    await asyncio.wait_for(scheduler.run_round(), 2.0)
+    by_id = {r.target.provider_id: r.report for r in sink.results}
+    assert by_id["stuck"].kind == "error" and not by_id["stuck"].healthy
+    assert "did not finish" in (by_id["stuck"].error or "")
+    assert by_id["next"].healthy
+    assert scheduler.abandoned == 1
     assert scheduler.slots.used == 0
+    await scheduler.stop()
 
 
 async def test_a_crashing_probe_is_an_error_result_not_a_dead_scheduler() -> None:
@@ -249,6 +275,25 @@ async def test_the_fast_lane_probes_a_due_target_during_a_long_round() -> None:
     await _until(lambda: scheduler.slots.used == 1 and len(probe.calls) == 2)
     await scheduler.stop()
     round_task.cancel()
+
+
+async def test_stop_ends_workers_whose_cancellation_was_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Python 3.11's asyncio.wait_for (under dnspython) can drop a cancellation that lands as
+    # its answer arrives; the probe then returns normally. stop() must still finish.
+    monkeypatch.setattr(scheduler_module, "STOP_WAIT", 0.05)
+    claims, probe, sink = FakeClaims(interval=10), FakeProbe(), FakeSink()
+    claims.add("p", "resolving-host")
+    probe.swallow.add("resolving-host")
+    scheduler = _scheduler(claims, probe, sink, concurrency=3, timeout=30)
+    round_task = asyncio.create_task(scheduler.run_round())
+    await _until(lambda: probe.running == 1)
+    await asyncio.wait_for(scheduler.stop(), 2.0)
+    assert all(w.done() for w in scheduler._workers)
+    round_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await round_task
 
 
 async def test_a_failed_claim_gives_its_slots_back() -> None:

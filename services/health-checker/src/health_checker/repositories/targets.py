@@ -22,12 +22,14 @@ H = f"{SCHEMA}.probe_history"
 # Next due time of a claimed target: one interval on, +- jitter, drawn per row.
 _NEXT_DUE = "now() + make_interval(secs => :interval * (1 + :jitter * (2 * random() - 1)))"
 
+# Targets that failed last time go first: a silent one takes the whole timeout, so starting
+# those early hides their wait behind the probes of everything that answers.
 _CLAIM_DUE = text(
     f"""
     WITH due AS (
         SELECT provider_id FROM {T}
         WHERE tm_delete IS NULL AND next_due_at <= :cutoff
-        ORDER BY next_due_at
+        ORDER BY consecutive_failures > 0 DESC, next_due_at
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
     )
