@@ -32,7 +32,8 @@ migrate: install
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy $(TYPED_FILES)
+	@echo "mypy --strict on $(words $(TYPED_FILES)) files"
+	@.venv/bin/mypy $(TYPED_FILES)
 
 test: install lint
 	.venv/bin/pytest -q
