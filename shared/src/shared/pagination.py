@@ -9,9 +9,12 @@ send) is still accepted and means "older than this instant".
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, Table, tuple_
 
 from shared.errors import invalid_argument
 from shared.timefmt import parse, render
@@ -53,3 +56,27 @@ def parse_page_token(raw: str | None) -> PageCursor | None:
 
 def make_page_token(tm_create: datetime, last_id: str) -> str:
     return f"{render(tm_create)},{last_id}"
+
+
+Q = TypeVar("Q", bound=Select[Any])
+R = TypeVar("R", bound=Mapping[Any, Any])
+
+
+def keyset_page(query: Q, table: Table, page_size: int, cursor: PageCursor | None) -> Q:
+    """`query` narrowed to one page after `cursor`, newest first, plus one row so the caller
+    can tell whether more exist (see split_page)."""
+    if cursor is not None:
+        if cursor.id is not None:
+            query = query.where(
+                tuple_(table.c.tm_create, table.c.id) < (cursor.tm_create, cursor.id)
+            )
+        else:
+            query = query.where(table.c.tm_create < cursor.tm_create)
+    return query.order_by(table.c.tm_create.desc(), table.c.id.desc()).limit(page_size + 1)
+
+
+def split_page(rows: Sequence[R], page_size: int) -> tuple[list[R], str]:
+    """The page and its next_page_token ("" when keyset_page found no extra row)."""
+    page = list(rows[:page_size])
+    more = len(rows) > page_size
+    return page, make_page_token(page[-1]["tm_create"], page[-1]["id"]) if more else ""

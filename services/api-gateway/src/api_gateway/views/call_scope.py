@@ -5,11 +5,6 @@ The gateway passes the scope as `?customer_id=` and call-manager filters by it, 
 
 from __future__ import annotations
 
-import uuid
-
-from aiohttp import web
-from shared.errors import invalid_argument
-
 from api_gateway.accounts import Identity
 from api_gateway.permissions import Permission
 
@@ -18,13 +13,3 @@ def scope_query(identity: Identity) -> dict[str, str]:
     if identity.has(Permission.PROJECT_SUPER_ADMIN):
         return {}
     return {"customer_id": identity.customer_id}
-
-
-def optional_uuid_query(request: web.Request, name: str) -> str | None:
-    raw = request.query.get(name, "")
-    if not raw:
-        return None
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise invalid_argument(name, "must be a UUID") from None

@@ -12,10 +12,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 from shared.contracts.calls import CallCreate
 from shared.contracts.validation import parse_body
-from shared.pagination import parse_page_size, parse_page_token
 
 from api_gateway.accounts import Identity
-from api_gateway.http import path_id, read_json, reply
+from api_gateway.http import page_query, path_id, read_json, reply
 from api_gateway.keys import RPC, SETTINGS
 from api_gateway.views.call_scope import scope_query
 from api_gateway.views.providercalls import CREATE_TIMEOUT, idempotency_key
@@ -35,10 +34,7 @@ def _uri(path: str, identity: Identity, **params: str) -> str:
 
 
 async def _list(request: web.Request, identity: Identity, path: str) -> web.StreamResponse:
-    size = parse_page_size(request.query.get("page_size"))
-    token = request.query.get("page_token", "")
-    parse_page_token(token)
-    uri = _uri(path, identity, page_size=str(size), page_token=token)
+    uri = _uri(path, identity, **page_query(request))
     return reply(await request.app[RPC].request(_queue(request), "GET", uri))
 
 

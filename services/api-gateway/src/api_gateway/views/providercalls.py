@@ -12,12 +12,10 @@ from aiohttp import web
 from shared.contracts.calls import ProviderCallCreate
 from shared.contracts.validation import parse_body
 from shared.errors import invalid_argument
-from shared.pagination import parse_page_size, parse_page_token
 
 from api_gateway.accounts import Identity
-from api_gateway.http import path_id, read_json, reply
+from api_gateway.http import optional_uuid_query, page_query, path_id, read_json, reply
 from api_gateway.keys import RPC, SETTINGS
-from api_gateway.views.call_scope import optional_uuid_query
 
 SERVICE = "call-manager"
 MAX_KEY = 255
@@ -41,10 +39,7 @@ def idempotency_key(request: web.Request) -> str | None:
 
 
 async def list_providercalls(request: web.Request, _: Identity) -> web.StreamResponse:
-    size = parse_page_size(request.query.get("page_size"))
-    token = request.query.get("page_token", "")
-    parse_page_token(token)
-    params = {"page_size": str(size), "page_token": token}
+    params = page_query(request)
     provider_id = optional_uuid_query(request, "provider_id")
     if provider_id:
         params["provider_id"] = provider_id

@@ -7,10 +7,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 from shared.contracts.providers import ProviderCreate, ProviderUpdate
 from shared.contracts.validation import parse_body
-from shared.pagination import parse_page_size, parse_page_token
 
 from api_gateway.accounts import Identity
-from api_gateway.http import path_id, read_json, reply
+from api_gateway.http import page_query, path_id, read_json, reply
 from api_gateway.keys import RPC, SETTINGS
 
 SERVICE = "provider-manager"
@@ -21,10 +20,7 @@ def _queue(request: web.Request) -> str:
 
 
 async def list_providers(request: web.Request, _: Identity) -> web.StreamResponse:
-    size = parse_page_size(request.query.get("page_size"))
-    token = request.query.get("page_token", "")
-    parse_page_token(token)
-    query = urlencode({"page_size": size, "page_token": token})
+    query = urlencode(page_query(request))
     data = await request.app[RPC].request(_queue(request), "GET", f"/v1/providers?{query}")
     return reply(data)
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from urllib.parse import urlencode
 
 from aiohttp import web
 from shared.contracts.routes import RouteCreate, RouteUpdate
 from shared.contracts.validation import parse_body
-from shared.errors import invalid_argument
-from shared.pagination import parse_page_size, parse_page_token
 
 from api_gateway.accounts import Identity
-from api_gateway.http import path_id, read_json, reply
+from api_gateway.http import optional_uuid_query, page_query, path_id, read_json, reply
 from api_gateway.keys import RPC, SETTINGS
 
 SERVICE = "provider-manager"
@@ -22,21 +19,9 @@ def _queue(request: web.Request) -> str:
     return request.app[SETTINGS].request_queue(SERVICE)
 
 
-def _customer_filter(raw: str) -> str:
-    if not raw:
-        return ""
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise invalid_argument("customer_id", "must be a UUID") from None
-
-
 async def list_routes(request: web.Request, _: Identity) -> web.StreamResponse:
-    size = parse_page_size(request.query.get("page_size"))
-    token = request.query.get("page_token", "")
-    parse_page_token(token)
-    params = {"page_size": size, "page_token": token}
-    if customer_id := _customer_filter(request.query.get("customer_id", "")):
+    params = page_query(request)
+    if customer_id := optional_uuid_query(request, "customer_id"):
         params["customer_id"] = customer_id
     uri = f"/v1/routes?{urlencode(params)}"
     return reply(await request.app[RPC].request(_queue(request), "GET", uri))

@@ -15,9 +15,9 @@ from typing import Any
 
 from shared.contracts.setup import SetupResources
 from shared.errors import not_found
-from shared.pagination import PageCursor
+from shared.pagination import PageCursor, keyset_page
 from shared.timefmt import render, utcnow
-from sqlalchemy import RowMapping, func, insert, select, tuple_, update
+from sqlalchemy import RowMapping, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provider_manager.carrier_setup.config import setup_tag
@@ -197,17 +197,7 @@ class SetupJournal:
         query = select(provider_setups)
         if states is not None:
             query = query.where(provider_setups.c.state.in_([s.value for s in states]))
-        if cursor is not None:
-            if cursor.id is not None:
-                query = query.where(
-                    tuple_(provider_setups.c.tm_create, provider_setups.c.id)
-                    < (cursor.tm_create, cursor.id)
-                )
-            else:
-                query = query.where(provider_setups.c.tm_create < cursor.tm_create)
-        query = query.order_by(
-            provider_setups.c.tm_create.desc(), provider_setups.c.id.desc()
-        ).limit(page_size + 1)
+        query = keyset_page(query, provider_setups, page_size, cursor)
         async with self._sessions() as session:
             rows = (await session.execute(query)).mappings().all()
         return [SetupRecord.from_row(row) for row in rows]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from shared.errors import not_found
-from shared.pagination import PageCursor
-from sqlalchemy import RowMapping, bindparam, func, select, tuple_, update
+from shared.pagination import PageCursor, keyset_page
+from sqlalchemy import RowMapping, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -116,15 +116,7 @@ class ProviderRepository:
 
     async def list_active(self, page_size: int, cursor: PageCursor | None) -> list[RowMapping]:
         """One page plus one row, newest first, so the caller knows whether more exist."""
-        query = select(providers).where(providers.c.tm_delete.is_(None))
-        if cursor is not None:
-            if cursor.id is not None:
-                query = query.where(
-                    tuple_(providers.c.tm_create, providers.c.id) < (cursor.tm_create, cursor.id)
-                )
-            else:
-                query = query.where(providers.c.tm_create < cursor.tm_create)
-        query = query.order_by(providers.c.tm_create.desc(), providers.c.id.desc()).limit(
-            page_size + 1
+        query = keyset_page(
+            select(providers).where(providers.c.tm_delete.is_(None)), providers, page_size, cursor
         )
         return list((await self._session.execute(query)).mappings().all())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.errors import invalid_argument, not_found
-from shared.pagination import PageCursor
-from sqlalchemy import RowMapping, func, select, tuple_, update
+from shared.pagination import PageCursor, keyset_page
+from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,12 +128,5 @@ class RouteRepository:
         query = select(routes).where(routes.c.tm_delete.is_(None))
         if customer_id is not None:
             query = query.where(routes.c.customer_id == customer_id)
-        if cursor is not None:
-            if cursor.id is not None:
-                query = query.where(
-                    tuple_(routes.c.tm_create, routes.c.id) < (cursor.tm_create, cursor.id)
-                )
-            else:
-                query = query.where(routes.c.tm_create < cursor.tm_create)
-        query = query.order_by(routes.c.tm_create.desc(), routes.c.id.desc()).limit(page_size + 1)
+        query = keyset_page(query, routes, page_size, cursor)
         return list((await self._session.execute(query)).mappings().all())

@@ -8,7 +8,7 @@ from typing import Any
 from shared.contracts.providers import ProviderCreate, ProviderUpdate
 from shared.db import autocommit_engine
 from shared.events import OutboxRelay, add_event
-from shared.pagination import PageCursor, make_page_token
+from shared.pagination import PageCursor, split_page
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provider_manager.models import provider_wire
@@ -62,9 +62,7 @@ class ProviderService:
     async def list(self, page_size: int, cursor: PageCursor | None) -> tuple[list[Wire], str]:
         async with self._reads.connect() as conn:
             rows = await ProviderRepository(conn).list_active(page_size, cursor)
-        page = rows[:page_size]
-        more = len(rows) > page_size
-        token = make_page_token(page[-1]["tm_create"], page[-1]["id"]) if more else ""
+        page, token = split_page(rows, page_size)
         return [provider_wire(row) for row in page], token
 
     async def update(self, provider_id: str, body: ProviderUpdate) -> Wire:

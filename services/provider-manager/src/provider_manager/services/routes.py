@@ -11,7 +11,7 @@ from typing import Any
 
 from shared.contracts.routes import RouteCreate, RouteUpdate
 from shared.events import OutboxRelay, add_event
-from shared.pagination import PageCursor, make_page_token
+from shared.pagination import PageCursor, split_page
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provider_manager.models import route_wire
@@ -64,9 +64,7 @@ class RouteService:
     ) -> tuple[list[Wire], str]:
         async with self._sessions() as session:
             rows = await RouteRepository(session).list_active(page_size, cursor, customer_id)
-        page = rows[:page_size]
-        more = len(rows) > page_size
-        token = make_page_token(page[-1]["tm_create"], page[-1]["id"]) if more else ""
+        page, token = split_page(rows, page_size)
         return [route_wire(row) for row in page], token
 
     async def update(self, route_id: str, body: RouteUpdate) -> Wire:
