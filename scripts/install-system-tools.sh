@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # System tools the tests use, from Debian's packages: sipp (sip-tester) plays the carrier in
-# the SIP tests, sipsak sends a single OPTIONS by hand, docker-compose validates deploy/.
+# the SIP tests, kamailio plays a carrier's edge proxy (Digest, Record-Route, TCP/TLS),
+# chromium is the browser the console tests drive, sipsak sends a single OPTIONS by hand,
+# docker-compose validates deploy/.
 set -euo pipefail
 need=()
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v sipsak >/dev/null || need+=(sipsak)
 command -v docker-compose >/dev/null || need+=(docker-compose)
+command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || need+=(kamailio)
+[ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ] || ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || need+=(kamailio-tls-modules)
+command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
