@@ -1,6 +1,7 @@
 """A fake of the Telnyx API v2 subset used by provider setup, for tests.
 
-Faithful to the public docs (see ``/work/shared/research/telnyx-and-peers.md`` sections 1-8):
+Faithful to the public docs (see the research notes ``../shared/research/telnyx-and-peers.md``,
+sections 1-8):
 
 * ``Authorization: Bearer <key>``; errors use ``{"errors": [{code, title, detail, source, meta}]}``
   with 401/10009, 403/10010, 404/10005, 422/10015, 429/10011.
