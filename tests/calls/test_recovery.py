@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from call_manager.app import CallManagerApp
 from call_manager.dialing.leg import InviteSpec, LegEndKind, LegEvent, LegEventKind, LegListener
+from call_manager.planning.template import CallTemplate
 from call_manager.repositories.calls import CallRepository
-from call_manager.services.plans import CallTemplate
 from call_manager.settings import Settings as CallManagerSettings
 from call_manager.tables import replicas
 from sqlalchemy import func, insert
@@ -184,7 +184,7 @@ async def test_hangup_is_forwarded_to_the_replica_holding_the_dialog(
     call_id = created["call_ids"][0]
     await wait_call(calls_api, admin_headers, call_id, "ringing")
     # The first replica does not hold the dialog: it must forward the order.
-    assert call_id not in call_manager.runtime.controllers
+    assert call_id not in call_manager.live.controllers
     await call_manager.calls.hangup_call(call_id, None, forwarded=False)
     call = await wait_call(calls_api, admin_headers, call_id, "hangup")
     assert (call["hangup_reason"], call["hangup_by"]) == ("cancel", "local")

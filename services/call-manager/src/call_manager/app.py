@@ -1,5 +1,5 @@
-"""Builds call-manager: outbox relay, SIP transport and dialer, call runtime, crash
-recovery, and two RPC servers (the service queue and this replica's own queue)."""
+"""Builds call-manager: outbox relay, SIP transport and dialer, the live-call registry,
+crash recovery, and two RPC servers (the service queue and this replica's own queue)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from call_manager.dialing.sip_dialer import SipDialer
 from call_manager.handlers.calls import CallHandlers
 from call_manager.handlers.outbound_calls import OutboundCallHandlers
 from call_manager.handlers.providercalls import ProviderCallHandlers
+from call_manager.live.registry import LiveCalls
+from call_manager.planning.candidates import CandidateFactory
 from call_manager.rpc import build_replica_router, build_router
 from call_manager.services.calls import CallService
 from call_manager.services.destinations import DestinationResolver
@@ -28,7 +30,6 @@ from call_manager.services.outbound_calls import OutboundCallService
 from call_manager.services.providercalls import ProviderCallService
 from call_manager.services.providers import ProviderLookup
 from call_manager.services.recovery import Recovery
-from call_manager.services.runtime import CallRuntime
 from call_manager.settings import (
     AGENT_MANAGER,
     PROVIDER_MANAGER,
@@ -69,9 +70,8 @@ class CallManagerApp(ServiceApp):
             max_duration=config.max_duration,
             ending_guard=64 * config.sip_t1 + 2.0,
         )
-        self.runtime = CallRuntime(
-            self.sessions, self.relay.wake, self.dialer, timers, self.replica_id
-        )
+        self.live = LiveCalls(self.sessions, self.relay.wake, self.dialer, timers, self.replica_id)
+        candidates = CandidateFactory(self.dialer.problem)
         self.recovery = Recovery(
             self.sessions,
             self.relay.wake,
@@ -97,7 +97,8 @@ class CallManagerApp(ServiceApp):
             self.relay.wake,
             ProviderLookup(self.rpc, provider_queue, config.rpc_timeout),
             destinations,
-            self.runtime,
+            candidates,
+            self.live,
             config.idempotency_wait,
         )
         self.outbound_calls = OutboundCallService(
@@ -105,12 +106,13 @@ class CallManagerApp(ServiceApp):
             self.relay.wake,
             DialrouteLookup(self.rpc, provider_queue, config.rpc_timeout),
             destinations,
-            self.runtime,
+            candidates,
+            self.live,
             config.idempotency_wait,
             config.max_attempts,
         )
         self.calls = CallService(
-            self.sessions, self.runtime, self.rpc, config.replica_queue, self.recovery
+            self.sessions, self.live, self.rpc, config.replica_queue, self.recovery
         )
         # The replica queue first: no call can be owned here before its orders can arrive.
         self.replica_server = RpcServer(
@@ -157,7 +159,7 @@ class CallManagerApp(ServiceApp):
         return self.transport.local_port if self.transport is not None else 0
 
     async def _hang_up_all(self) -> None:
-        left = await self.runtime.shutdown(SHUTDOWN_GRACE)
+        left = await self.live.shutdown(SHUTDOWN_GRACE)
         await self.recovery.leave()
         if left:
             self._log_left(left)

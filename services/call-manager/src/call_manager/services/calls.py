@@ -17,12 +17,12 @@ from shared.rpc import RpcClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from call_manager.calls import states
+from call_manager.live.registry import LiveCalls
 from call_manager.models import call_wire, groupcall_wire
 from call_manager.repositories.calls import CallRepository
 from call_manager.repositories.groupcalls import GroupcallRepository
 from call_manager.repositories.paging import page_reply
 from call_manager.services.recovery import Recovery
-from call_manager.services.runtime import CallRuntime
 
 log = structlog.get_logger("call.service")
 Wire = dict[str, Any]
@@ -32,13 +32,13 @@ class CallService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        runtime: CallRuntime,
+        live: LiveCalls,
         rpc: RpcClient,
         replica_queue: Callable[[str], str],
         recovery: Recovery,
     ) -> None:
         self._sessions = sessions
-        self._runtime = runtime
+        self._live = live
         self._rpc = rpc
         self._replica_queue = replica_queue
         self._recovery = recovery
@@ -71,8 +71,8 @@ class CallService:
             return call
         async with self._sessions() as session:
             owner = (await CallRepository(session).get(call_id))["owner_replica"]
-        if owner == self._runtime.replica_id:
-            await self._runtime.hangup_call(call_id)
+        if owner == self._live.replica_id:
+            await self._live.hangup_call(call_id)
         elif not forwarded:
             await self._forward(owner, f"/v1/calls/{call_id}/hangup")
         return await self.get_call(call_id, None)
@@ -85,8 +85,8 @@ class CallService:
             return group
         async with self._sessions() as session:
             owner = (await GroupcallRepository(session).get(groupcall_id))["owner_replica"]
-        if owner == self._runtime.replica_id:
-            await self._runtime.hangup_group(groupcall_id)
+        if owner == self._live.replica_id:
+            await self._live.hangup_group(groupcall_id)
         elif not forwarded:
             await self._forward(owner, f"/v1/groupcalls/{groupcall_id}/hangup")
         return await self.get_groupcall(groupcall_id, None)

@@ -30,24 +30,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from call_manager.dialing.candidates import NIL_UUID, Candidates, DialCandidate
 from call_manager.dialing.invite import InviteError, ProviderRoute
 from call_manager.events import add_events
+from call_manager.live.registry import LiveCalls
 from call_manager.models import Row, call_wire, groupcall_wire
-from call_manager.repositories.calls import CallRepository
-from call_manager.repositories.groupcalls import GroupcallRepository
-from call_manager.services.call_plan import (
+from call_manager.planning.candidates import CandidateFactory
+from call_manager.planning.plan import (
     GROUP_TYPES,
     CallPlan,
     build_plan,
     groupcall_id,
     lone_call_id,
     resolve_groups,
-    start_plan,
     store_plan,
 )
+from call_manager.planning.template import CallTemplate
+from call_manager.repositories.calls import CallRepository
+from call_manager.repositories.groupcalls import GroupcallRepository
 from call_manager.services.destinations import DestinationResolver, GroupPlan
 from call_manager.services.dialroutes import DialrouteLookup, NoRoute
 from call_manager.services.idempotency import IdempotencyClaims, request_hash
-from call_manager.services.plans import CallTemplate
-from call_manager.services.runtime import CallRuntime
 
 Wire = dict[str, Any]
 Routes = dict[str, list[Dialroute] | NoRoute]
@@ -91,7 +91,8 @@ class OutboundCallService:
         wake: Any,
         dialroutes: DialrouteLookup,
         destinations: DestinationResolver,
-        runtime: CallRuntime,
+        candidates: CandidateFactory,
+        live: LiveCalls,
         idempotency_wait: float = 5.0,
         max_attempts: int = 5,
     ) -> None:
@@ -99,7 +100,8 @@ class OutboundCallService:
         self._wake = wake
         self._dialroutes = dialroutes
         self._destinations = destinations
-        self._runtime = runtime
+        self._candidate_factory = candidates
+        self._live = live
         self._keys = IdempotencyClaims(sessions, idempotency_wait)
         self._max_attempts = max_attempts
 
@@ -164,7 +166,7 @@ class OutboundCallService:
             template,
             groups,
             lambda address: self._candidates(routes, template, address),
-            self._runtime.replica_id,
+            self._live.replica_id,
             utcnow(),
         )
         if plan.failed:
@@ -173,7 +175,7 @@ class OutboundCallService:
             await add_events(session, await store_plan(session, plan))
             if idempotency_key:
                 await self._keys.complete(session, customer_id, idempotency_key)
-        start_plan(self._runtime, plan, template)
+        self._live.start_plan(plan, template)
         # After the calls: their INVITEs go out before the relay publishes the events.
         self._wake()
         return created_wire(plan.lone_rows, plan.group_rows)
@@ -195,7 +197,9 @@ class OutboundCallService:
         if address["type"] == "sip":
             host = str(address["target"]).partition("@")[2]
             try:
-                direct = self._runtime.candidate(ProviderRoute(hostname=host), template, address)
+                direct = self._candidate_factory.candidate(
+                    ProviderRoute(hostname=host), template, address
+                )
             except InviteError as exc:
                 return Candidates(problem=str(exc))
             return Candidates((direct,))
@@ -208,7 +212,7 @@ class OutboundCallService:
             provider = ProviderRoute.from_wire(dialroute.provider.model_dump())
             try:
                 items.append(
-                    self._runtime.candidate(
+                    self._candidate_factory.candidate(
                         provider, template, address, dialroute.provider_id, dialroute.route_id
                     )
                 )

@@ -15,20 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from call_manager.dialing.invite import ProviderRoute
 from call_manager.events import add_events
+from call_manager.live.registry import LiveCalls
 from call_manager.models import providercall_wire
+from call_manager.planning.candidates import CandidateFactory
+from call_manager.planning.plan import build_plan, resolve_groups, store_plan
+from call_manager.planning.template import CallTemplate
 from call_manager.repositories.paging import page_reply
 from call_manager.repositories.providercalls import ProviderCallRepository
-from call_manager.services.call_plan import (
-    build_plan,
-    resolve_groups,
-    start_plan,
-    store_plan,
-)
 from call_manager.services.destinations import DestinationResolver
 from call_manager.services.idempotency import IdempotencyClaims, request_hash
-from call_manager.services.plans import CallTemplate
 from call_manager.services.providers import ProviderLookup
-from call_manager.services.runtime import CallRuntime
 
 Wire = dict[str, Any]
 
@@ -45,14 +41,16 @@ class ProviderCallService:
         wake: Any,
         providers: ProviderLookup,
         destinations: DestinationResolver,
-        runtime: CallRuntime,
+        candidates: CandidateFactory,
+        live: LiveCalls,
         idempotency_wait: float = 5.0,
     ) -> None:
         self._sessions = sessions
         self._wake = wake
         self._providers = providers
         self._destinations = destinations
-        self._runtime = runtime
+        self._candidates = candidates
+        self._live = live
         self._keys = IdempotencyClaims(sessions, idempotency_wait)
 
     # -- create -------------------------------------------------------------------------
@@ -110,8 +108,8 @@ class ProviderCallService:
             body.destinations,
             template,
             groups,
-            lambda address: self._runtime.forced(route, template, address),
-            self._runtime.replica_id,
+            lambda address: self._candidates.forced(route, template, address),
+            self._live.replica_id,
             utcnow(),
         )
         if plan.empty:
@@ -145,7 +143,7 @@ class ProviderCallService:
             await add_events(session, events)
             if idempotency_key:
                 await self._keys.complete(session, customer_id, idempotency_key)
-        start_plan(self._runtime, plan, template)
+        self._live.start_plan(plan, template)
         # After the calls: their INVITEs go out before the relay publishes the events.
         self._wake()
         return wire

@@ -81,23 +81,3 @@ class CallTemplate:
             "tm_delete": None,
             "attempts": [Attempt.begin(first, stamp).wire()] if first is not None else [],
         }
-
-
-@dataclass
-class GroupState:
-    """A live groupcall on its owning replica."""
-
-    id: str
-    template: CallTemplate
-    ring_method: str
-    addresses: list[dict[str, str]]
-    # How each address is dialed (same order); decided at creation, also for linear turns.
-    candidates: list[Candidates]
-    owner: tuple[str, str | None]
-    live: set[str] = field(default_factory=set)
-    answer_call_id: str | None = None
-    dial_index: int = 0
-    hanging_up: bool = False
-
-    def next_call_id(self) -> str:
-        return child_id(self.id, str(self.dial_index))

@@ -1,5 +1,6 @@
 """Turning a request's destinations into call and groupcall rows, stored in one transaction
-and then dialed: shared by ProviderCalls (one forced provider) and POST /calls (dial routes).
+and then handed to `call_manager.live` to dial: shared by ProviderCalls (one forced
+provider) and POST /calls (dial routes).
 
 The two differ only in how an address's candidates are chosen (`CandidateChooser`). Ids
 derive from the request's id (`child_id`), so a replayed create yields the same rows, which
@@ -19,11 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from call_manager.dialing.candidates import NIL_UUID, Candidates
 from call_manager.models import call_wire, groupcall_wire
+from call_manager.planning.template import CallTemplate, child_id
 from call_manager.repositories.calls import CallRepository
 from call_manager.repositories.groupcalls import GroupcallRepository
 from call_manager.services.destinations import DestinationError, DestinationResolver, GroupPlan
-from call_manager.services.plans import CallTemplate, GroupState, child_id
-from call_manager.services.runtime import CallRuntime
 
 Row = dict[str, Any]
 # How one tel/sip address is dialed; never raises (an empty Candidates says why).
@@ -39,11 +39,24 @@ def groupcall_id(parent_id: str, index: int) -> str:
     return child_id(parent_id, f"group:{index}")
 
 
+@dataclass(frozen=True)
+class PlannedGroup:
+    """A groupcall as planned: how each of its addresses is dialed, decided at creation
+    (a linear groupcall's later turns use the same snapshot)."""
+
+    id: str
+    template: CallTemplate
+    ring_method: str
+    addresses: list[dict[str, str]]
+    candidates: list[Candidates]  # same order as `addresses`
+    owner: tuple[str, str | None]
+
+
 @dataclass
 class CallPlan:
     lone: list[tuple[Row, Candidates]] = field(default_factory=list)  # tel/sip destinations
     group_rows: list[Row] = field(default_factory=list)
-    groups: list[tuple[GroupState, list[Row]]] = field(default_factory=list)
+    groups: list[tuple[PlannedGroup, list[Row]]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)  # FailedDestination shapes
     unrouted: list[int] = field(default_factory=list)  # failed for want of a dial route
 
@@ -127,7 +140,7 @@ def _add_group(
     group_id = groupcall_id(parent_id, index)
     owner = (resolved.owner_type, resolved.owner_id)
     candidates = [choose(target) for target in resolved.addresses]
-    group = GroupState(
+    group = PlannedGroup(
         group_id, template, resolved.ring_method, resolved.addresses, candidates, owner
     )
     count = len(resolved.addresses) if resolved.ring_method == "ring_all" else 1
@@ -184,11 +197,3 @@ async def store_plan(session: AsyncSession, plan: CallPlan) -> list[tuple[str, A
         wire = call_wire(call)
         events += [("call_created", wire), ("call_dialing", wire)]
     return events
-
-
-def start_plan(runtime: CallRuntime, plan: CallPlan, template: CallTemplate) -> None:
-    """Dial what was stored (after the commit: a call is never dialed unrecorded)."""
-    for row, candidates in plan.lone:
-        runtime.start_call(row, candidates, template)
-    for group, first_rows in plan.groups:
-        runtime.start_group(group, first_rows)
