@@ -174,7 +174,14 @@ async def test_list_filter_get_and_soft_delete(
         admin_headers,
     )
     assert [p["id"] for p in rest["result"]] == [first["id"]]
-    assert rest["next_page_token"] == ""
+    # A non-empty page always carries its last item's position; the page after it is empty.
+    assert rest["next_page_token"].startswith(first["tm_create"])
+    after = await get_json(
+        calls_api,
+        f"/v1.0/providercalls?provider_id={provider['id']}&page_token={rest['next_page_token']}",
+        admin_headers,
+    )
+    assert after == {"result": [], "next_page_token": ""}
     async with calls_api.delete(f"/v1.0/providercalls/{first['id']}", headers=admin_headers) as r:
         deleted = await r.json()
         assert r.status == 200

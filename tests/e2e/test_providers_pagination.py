@@ -38,7 +38,7 @@ async def _create_many(
 
 
 async def _walk(http: aiohttp.ClientSession, headers: Headers, size: int) -> list[dict[str, Any]]:
-    """Every page from the first to the one whose next_page_token is empty."""
+    """Every page, following tokens until a page comes back empty (as VoIPbin clients do)."""
     items: list[dict[str, Any]] = []
     token = ""
     for _ in range(10_000):
@@ -48,13 +48,13 @@ async def _walk(http: aiohttp.ClientSession, headers: Headers, size: int) -> lis
             assert resp.status == 200, await resp.text()
             page = await resp.json()
         assert set(page) == {"result", "next_page_token"}
+        if not page["result"]:
+            assert page == {"result": [], "next_page_token": ""}
+            return items
+        assert len(page["result"]) <= size
         items += page["result"]
         token = page["next_page_token"]
-        if not token:
-            assert len(page["result"]) <= size
-            return items
-        assert len(page["result"]) == size
-        # The token is the last item's tm_create (plus its id, to break ties).
+        # Every non-empty page carries its last item's tm_create (plus its id, for ties).
         assert token.startswith(page["result"][-1]["tm_create"])
     raise AssertionError("pagination did not end")
 

@@ -17,6 +17,7 @@ from health_checker.probes import ProbeReport
 from health_checker.records import CheckedTarget, ProviderRecord, Target
 from health_checker.repositories.targets import TargetRepository
 from health_checker.services.history import HistoryService
+from shared.pagination import parse_page_token
 from shared.rpc import RpcClient
 from shared.sip.testing.udp_peers import SilentPeer, SipResponder
 from shared.timefmt import render, utcnow
@@ -78,11 +79,25 @@ async def test_history_keeps_the_last_100(health_checker: HealthCheckerApp) -> N
             await TargetRepository(session).record(
                 [CheckedTarget(target, report, start + timedelta(seconds=i))]
             )
-    history = await HistoryService(health_checker.sessions).recent(provider_id)
-    assert len(history) == 100
-    assert history[0]["reason"] == "probe 104"
-    assert history[-1]["reason"] == "probe 5"
-    assert history[0]["checked_at"] == render(start + timedelta(seconds=104))
+    service = HistoryService(health_checker.sessions)
+    history = await service.page(provider_id, 100, None)
+    assert len(history["result"]) == 100
+    assert history["result"][0]["reason"] == "probe 104"
+    assert history["result"][-1]["reason"] == "probe 5"
+    assert history["result"][0]["checked_at"] == render(start + timedelta(seconds=104))
+    assert history["next_page_token"] == history["result"][-1]["checked_at"]
+
+    # Pages of 40 walk the same 100 probes; the page after the last is empty with "".
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await service.page(provider_id, 40, cursor)
+        if not page["result"]:
+            assert page["next_page_token"] == ""
+            break
+        seen += [check["reason"] for check in page["result"]]
+        cursor = parse_page_token(page["next_page_token"])
+    assert seen == [f"probe {i}" for i in range(104, 4, -1)]
 
 
 async def test_the_gateway_endpoint_checks_permission_and_existence(

@@ -134,7 +134,7 @@ async def test_provider_must_exist_and_be_undeleted(shared_routes: RouteDriver) 
     assert await pm.call("GET", f"/v1/routes/{route_id}") == before
     assert await pm.call("GET", f"/v1/routes?customer_id={customer}") == {
         "result": [before],
-        "next_page_token": "",
+        "next_page_token": f"{before['tm_create']},{before['id']}",
     }
 
 

@@ -87,7 +87,8 @@ async def test_crud_through_the_gateway(
     status, listed = await _send(
         http, "GET", f"/v1.0/routes?customer_id={customer}&page_size=10", admin_headers
     )
-    assert (status, listed) == (200, {"result": [updated], "next_page_token": ""})
+    assert (status, listed["result"]) == (200, [updated])
+    assert listed["next_page_token"] == f"{updated['tm_create']},{updated['id']}"
 
     status, deleted = await _send(http, "DELETE", path, admin_headers)
     assert status == 200 and deleted["tm_delete"] != "9999-01-01 00:00:00.000000"

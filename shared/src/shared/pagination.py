@@ -1,5 +1,9 @@
 """Keyset pagination as the seeds define it: newest first, token = tm_create of the last item.
 
+Every non-empty page carries a token: the position of its last item. A client follows tokens
+until a page comes back empty (`{"result": [], "next_page_token": ""}`), which is what VoIPbin's
+clients do; an empty token on a non-empty page would send them back to page one.
+
 The token is the last item's `tm_create` in the seeds' format. Many rows can share one
 timestamp, so a bare timestamp cannot say where a page stopped inside such a run; the token
 therefore carries the last id too, after a comma. A bare timestamp token (as VoIPbin clients
@@ -62,21 +66,42 @@ Q = TypeVar("Q", bound=Select[Any])
 R = TypeVar("R", bound=Mapping[Any, Any])
 
 
-def keyset_page(query: Q, table: Table, page_size: int, cursor: PageCursor | None) -> Q:
-    """`query` narrowed to one page after `cursor`, newest first, plus one row so the caller
-    can tell whether more exist (see split_page)."""
+def keyset_page(
+    query: Q,
+    table: Table,
+    page_size: int,
+    cursor: PageCursor | None,
+    *,
+    time_column: str = "tm_create",
+    id_column: str | None = "id",
+) -> Q:
+    """`query` narrowed to one page after `cursor`, newest first.
+
+    A table without an id tie-breaker (`id_column=None`) pages by time alone: fit only where
+    two rows of one listing never share an instant (one provider's probe history)."""
+    stamp = table.c[time_column]
     if cursor is not None:
-        if cursor.id is not None:
-            query = query.where(
-                tuple_(table.c.tm_create, table.c.id) < (cursor.tm_create, cursor.id)
-            )
+        if cursor.id is not None and id_column is not None:
+            query = query.where(tuple_(stamp, table.c[id_column]) < (cursor.tm_create, cursor.id))
         else:
-            query = query.where(table.c.tm_create < cursor.tm_create)
-    return query.order_by(table.c.tm_create.desc(), table.c.id.desc()).limit(page_size + 1)
+            query = query.where(stamp < cursor.tm_create)
+    order = [stamp.desc()] if id_column is None else [stamp.desc(), table.c[id_column].desc()]
+    return query.order_by(*order).limit(page_size)
 
 
-def split_page(rows: Sequence[R], page_size: int) -> tuple[list[R], str]:
-    """The page and its next_page_token ("" when keyset_page found no extra row)."""
+def page_token(last: datetime | None, last_id: str | None = None) -> str:
+    """The next_page_token after an item: its position, or "" after an empty page."""
+    if last is None:
+        return ""
+    return make_page_token(last, last_id) if last_id else render(last) or ""
+
+
+def split_page(
+    rows: Sequence[R], page_size: int, *, time_column: str = "tm_create"
+) -> tuple[list[R], str]:
+    """The page and its next_page_token: the last item's position, "" only when empty."""
     page = list(rows[:page_size])
-    more = len(rows) > page_size
-    return page, make_page_token(page[-1]["tm_create"], page[-1]["id"]) if more else ""
+    if not page:
+        return page, ""
+    last = page[-1]
+    return page, page_token(last[time_column], str(last["id"]) if "id" in last else None)

@@ -12,8 +12,10 @@ from shared.pagination import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
     make_page_token,
+    page_token,
     parse_page_size,
     parse_page_token,
+    split_page,
 )
 from shared.timefmt import NEVER, parse, render, render_or_never
 
@@ -85,3 +87,23 @@ def test_timestamp_rendering() -> None:
     assert render(None) is None
     assert render_or_never(None) == NEVER == "9999-01-01 00:00:00.000000"
     assert parse(render(stamp) or "") == stamp
+
+
+def test_every_non_empty_page_carries_its_last_position() -> None:
+    stamp = datetime(2022, 10, 22, 16, 16, 16, 874761, tzinfo=UTC)
+    rows: list[dict[str, Any]] = [{"id": str(uuid.uuid4()), "tm_create": stamp} for _ in range(3)]
+    page, token = split_page(rows, 3)
+    assert page == rows
+    assert token == make_page_token(stamp, rows[-1]["id"])
+    # A short page (the last one) too: only the empty page after it says "".
+    assert split_page(rows[:1], 3)[1] == make_page_token(stamp, rows[0]["id"])
+    assert split_page([], 3) == ([], "")
+
+
+def test_a_listing_without_ids_gets_a_bare_timestamp_token() -> None:
+    stamp = datetime(2022, 10, 22, 16, 16, 16, 874761, tzinfo=UTC)
+    assert page_token(stamp) == "2022-10-22 16:16:16.874761"
+    assert page_token(None) == ""
+    _, token = split_page([{"checked_at": stamp}], 5, time_column="checked_at")
+    assert token == "2022-10-22 16:16:16.874761"
+    assert parse_page_token(token) == PageCursor(stamp, None)

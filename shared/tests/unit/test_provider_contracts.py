@@ -225,7 +225,7 @@ def test_reserved_headers_refused_case_insensitively(name: str, case: Any) -> No
 
 @pytest.mark.parametrize("name", ["Content-Encoding", "content-disposition", "E"])
 def test_every_content_header_is_reserved(name: str) -> None:
-    # DESIGN section 6: Content-* describe the body the platform writes.
+    # docs/architecture.md, section 5: Content-* describe the body the platform writes.
     assert "reserved" in (header_name_problem(name) or "")
 
 

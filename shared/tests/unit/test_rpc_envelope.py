@@ -1,4 +1,4 @@
-"""The RPC wire envelope and the route table (DESIGN section 3)."""
+"""The RPC wire envelope and the route table (docs/architecture.md, section 2)."""
 
 from __future__ import annotations
 

@@ -117,6 +117,7 @@ ENDPOINTS: list[Endpoint] = [
         ADMIN,
         health_checks.list_health_checks,
         response=HealthCheckList,
+        query=PAGING,
     ),
     Endpoint(
         "GET",

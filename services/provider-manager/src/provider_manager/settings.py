@@ -13,7 +13,7 @@ from provider_manager.carrier_setup.egress import EgressAddress, parse_egress_ad
 
 SERVICE = "provider-manager"
 SCHEMA = "provider_manager"
-# The gateway waits this long for POST /v1/providers/setup (DESIGN section 3).
+# The gateway waits this long for POST /v1/providers/setup (docs/architecture.md, section 2).
 SETUP_RPC_DEADLINE = 30.0
 
 

@@ -57,6 +57,7 @@ class HealthCheck(BaseModel):
 
 
 class HealthCheckList(BaseModel):
-    """The last 100 probes of a provider, newest first."""
+    """A page of the last 100 probes of a provider, newest first."""
 
     result: list[HealthCheck]
+    next_page_token: str

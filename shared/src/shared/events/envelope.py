@@ -1,4 +1,4 @@
-"""The event wire envelope (DESIGN section 3)."""
+"""The event wire envelope (docs/architecture.md, section 3)."""
 
 from __future__ import annotations
 

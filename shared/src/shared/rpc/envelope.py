@@ -1,4 +1,4 @@
-"""The RPC wire envelope (DESIGN section 3), compatible with the VoIPbin conventions."""
+"""The RPC wire envelope (docs/architecture.md, section 2), VoIPbin-compatible."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ RESERVED_HEADERS: frozenset[str] = frozenset(
         "l",
         "content-type",
         "c",
-        # Content-Encoding; Content-* in general is refused below (DESIGN section 6).
+        # Content-Encoding; Content-* in general is refused below (docs/architecture.md, section 5).
         "e",
         "privacy",
         "p-asserted-identity",

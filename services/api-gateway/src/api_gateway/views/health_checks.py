@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from aiohttp import web
 
 from api_gateway.accounts import Identity
-from api_gateway.http import path_id, reply
+from api_gateway.http import page_query, path_id, reply
 from api_gateway.keys import RPC, SETTINGS
 
 PROVIDER_MANAGER = "provider-manager"
@@ -21,7 +23,10 @@ async def list_health_checks(request: web.Request, _: Identity) -> web.StreamRes
     await rpc.request(
         settings.request_queue(PROVIDER_MANAGER), "GET", f"/v1/providers/{provider_id}"
     )
+    query = urlencode(page_query(request))
     data = await rpc.request(
-        settings.request_queue(HEALTH_CHECKER), "GET", f"/v1/providers/{provider_id}/health_checks"
+        settings.request_queue(HEALTH_CHECKER),
+        "GET",
+        f"/v1/providers/{provider_id}/health_checks?{query}",
     )
     return reply(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.pagination import parse_page_size, parse_page_token
 from shared.rpc import RpcContext
 
 from health_checker.handlers.common import path_uuid
@@ -15,4 +16,6 @@ class HealthCheckHandlers:
         self._service = service
 
     async def list(self, ctx: RpcContext) -> dict[str, Any]:
-        return {"result": await self._service.recent(path_uuid(ctx))}
+        size = parse_page_size(ctx.query.get("page_size"))
+        cursor = parse_page_token(ctx.query.get("page_token"))
+        return await self._service.page(path_uuid(ctx), size, cursor)

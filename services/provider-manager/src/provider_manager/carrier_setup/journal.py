@@ -193,7 +193,7 @@ class SetupJournal:
     async def page(
         self, states: frozenset[SetupState] | None, page_size: int, cursor: PageCursor | None
     ) -> list[SetupRecord]:
-        """One page plus one row, newest first, so the caller knows whether more exist."""
+        """One page, newest first."""
         query = select(provider_setups)
         if states is not None:
             query = query.where(provider_setups.c.state.in_([s.value for s in states]))

@@ -19,7 +19,7 @@ import structlog
 from shared.contracts.providers import ProviderCreate
 from shared.contracts.setup import ProviderSetupRequest
 from shared.errors import AppError, ErrorStatus, invalid_argument
-from shared.pagination import PageCursor, make_page_token
+from shared.pagination import PageCursor, page_token
 from shared.timefmt import render, utcnow
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -238,8 +238,8 @@ class SetupService:
         page = rows[:page_size]
         async with self._sessions() as session:
             live = await held(session, [r.id for r in page if r.unfinished])
-        last = page[-1] if len(rows) > page_size else None
-        token = make_page_token(last.tm_create, last.id) if last and last.tm_create else ""
+        last = page[-1] if page else None
+        token = page_token(last.tm_create, last.id) if last else ""
         return [setup_wire(r, r.id in live) for r in page], token
 
     async def log_unfinished(self, limit: int = 100) -> int:

@@ -115,7 +115,7 @@ class ProviderRepository:
         return row
 
     async def list_active(self, page_size: int, cursor: PageCursor | None) -> list[RowMapping]:
-        """One page plus one row, newest first, so the caller knows whether more exist."""
+        """One page, newest first."""
         query = keyset_page(
             select(providers).where(providers.c.tm_delete.is_(None)), providers, page_size, cursor
         )

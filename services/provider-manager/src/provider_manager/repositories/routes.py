@@ -124,7 +124,7 @@ class RouteRepository:
     async def list_active(
         self, page_size: int, cursor: PageCursor | None, customer_id: str | None
     ) -> list[RowMapping]:
-        """One page plus one row, newest first, so the caller knows whether more exist."""
+        """One page, newest first."""
         query = select(routes).where(routes.c.tm_delete.is_(None))
         if customer_id is not None:
             query = query.where(routes.c.customer_id == customer_id)
