@@ -186,3 +186,45 @@ async def test_several_destinations_list_ids_that_resolve(
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def test_without_a_source_the_record_keeps_null_and_the_call_goes_out_anonymous(
+    calls_api: aiohttp.ClientSession, admin_headers: dict[str, str], sipp: SippFactory
+) -> None:
+    """The seeds' `source` is nullable: omitted or null is stored and returned as null; the
+    INVITE then carries RFC 3323's anonymous identity and no number at all."""
+    async with sipp("uas_answer_hold.xml") as carrier:
+        provider = await create_provider(calls_api, admin_headers, carrier.target)
+        omitted = call_body(provider["id"])
+        del omitted["source"]
+        omitted["destinations"] = [{"type": "tel", "target": "+821055556666", "target_name": None}]
+        created = [
+            await post_providercall(calls_api, admin_headers, omitted),
+            await post_providercall(
+                calls_api,
+                admin_headers,
+                call_body(provider["id"], "+821077778888", source=None, anonymous=None),
+            ),
+        ]
+        for record in created:
+            await wait_call(calls_api, admin_headers, record["call_ids"][0], "hangup")
+        invites = [m.text for m in carrier.received("INVITE")]
+    assert [record["source"] for record in created] == [None, None]
+    assert created[1]["anonymous"] == "auto"
+    for record in created:
+        again = await get_json(calls_api, f"/v1.0/providercalls/{record['id']}", admin_headers)
+        assert again["source"] is None
+        call = await get_json(calls_api, f"/v1.0/calls/{record['call_ids'][0]}", admin_headers)
+        assert call["source"] == {
+            "type": "sip",
+            "target": "anonymous@anonymous.invalid",
+            "target_name": "Anonymous",
+        }
+    assert len(invites) == 2
+    for text in invites:
+        lines = text.splitlines()
+        from_line = next(line for line in lines if line.startswith("From:"))
+        assert from_line.startswith('From: "Anonymous" <sip:anonymous@anonymous.invalid>')
+        assert not any(
+            line.lower().startswith(("privacy:", "p-asserted-identity:")) for line in lines
+        )

@@ -44,7 +44,8 @@ BAD_BODIES: list[tuple[dict[str, Any], str]] = [
     ),
     (_with(source={"type": "tel", "target": "anonymous"}), "source.target"),
     (_with(source={"type": "agent", "target": PROVIDER}), "source.type"),
-    ({k: v for k, v in GOOD.items() if k != "source"}, "source"),
+    ({k: v for k, v in GOOD.items() if k != "source"} | {"anonymous": "yes"}, "source"),
+    (_with(anonymous="yes", source=None), "source"),
     (_with(actions=[{"type": "talk", "option": {"text": "hi"}}]), "actions.0"),
     (_with(actions=[{"type": "pause", "option": {}}]), "actions.0.pause.option.duration"),
     (

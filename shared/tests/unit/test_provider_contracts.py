@@ -245,3 +245,20 @@ def test_header_value_rules() -> None:
 def test_update_changes_only_what_was_given() -> None:
     update = parse_body(ProviderUpdate, {"name": "new", "tech_headers": {}, "hostname": None})
     assert update.changes() == {"name": "new", "tech_headers": {}}
+
+
+def test_null_text_is_empty_on_create_and_kept_on_update() -> None:
+    nulls = dict.fromkeys(("name", "detail", "tech_prefix", "tech_postfix", "tech_headers"))
+    created = parse_body(ProviderCreate, {"type": "sip", "hostname": "sip.example.com", **nulls})
+    assert (created.name, created.detail, created.tech_prefix, created.tech_postfix) == (
+        "",
+        "",
+        "",
+        "",
+    )
+    assert created.tech_headers == {}
+    assert parse_body(ProviderUpdate, nulls).changes() == {}
+    # null is not a hostname nor a type: those stay required on create.
+    assert _error(ProviderCreate, {"type": "sip", "hostname": None}).details == {
+        "field": "hostname"
+    }

@@ -48,4 +48,7 @@ def test_every_endpoint_is_documented_with_its_models() -> None:
     }
     create = schemas["ProviderCreate"]
     assert set(create["required"]) == {"type", "hostname"}
-    assert create["properties"]["name"]["maxLength"] == 255
+    assert create["properties"]["name"]["anyOf"] == [
+        {"type": "string", "maxLength": 255},
+        {"type": "null"},
+    ]

@@ -14,8 +14,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.contracts.hostnames import hostname_problem
+from shared.contracts.nulls import AlsoNull, NullText, null_as
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
+# The identity of a ProviderCall created without a source (RFC 3323's anonymous URI): what
+# its calls record as their source and send in From.
+ANONYMOUS_SOURCE: dict[str, str] = {
+    "type": "sip",
+    "target": "anonymous@anonymous.invalid",
+    "target_name": "Anonymous",
+}
 MAX_DESTINATIONS = 100
 MAX_ACTIONS = 50
 MAX_PAUSE_MS = 3_600_000
@@ -60,7 +68,7 @@ class _AddressRules(BaseModel):
 
     type: str
     target: str = Field(max_length=MAX_NAME)
-    target_name: str = Field(default="", max_length=MAX_NAME)
+    target_name: NullText = Field(default="", max_length=MAX_NAME)
 
     @field_validator("target")
     @classmethod
@@ -129,22 +137,24 @@ class _CallRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore", strict=True)
 
-    flow_id: str = Field(default=NIL_UUID, description="Flow run after answer; nil UUID: none")
+    flow_id: Annotated[str, null_as(NIL_UUID), AlsoNull()] = Field(
+        default=NIL_UUID, description='Flow run after answer; nil UUID, "" or null: none'
+    )
     actions: list[Action] = Field(
         default_factory=list,
         max_length=MAX_ACTIONS,
         description="Inline actions after answer: pause (option.duration ms) and hangup",
     )
-    anonymous: Literal["yes", "no", "auto", ""] = Field(
-        default="auto", description='Anonymous caller ID; "" means auto'
+    anonymous: Annotated[Literal["yes", "no", "auto", ""], null_as(""), AlsoNull()] = Field(
+        default="auto", description='Anonymous caller ID; "" and null mean auto'
     )
-    source: SourceAddress = Field(description="Caller ID, sent verbatim (tel or sip)")
+    source: SourceAddress | None = Field(description="Caller ID, sent verbatim (tel or sip)")
     destinations: list[Address] = Field(min_length=1, max_length=MAX_DESTINATIONS)
 
     @field_validator("flow_id")
     @classmethod
     def _flow(cls, value: str) -> str:
-        return _uuid(value)
+        return _uuid(value) if value else NIL_UUID
 
     @field_validator("anonymous")
     @classmethod
@@ -153,10 +163,12 @@ class _CallRequest(BaseModel):
 
     @field_validator("source")
     @classmethod
-    def _anonymous_source(cls, value: SourceAddress, info: ValidationInfo) -> SourceAddress:
+    def _anonymous_source(
+        cls, value: SourceAddress | None, info: ValidationInfo
+    ) -> SourceAddress | None:
         # Never fall back to showing the number: anonymity needs a PAI the carrier can bill.
         if info.data.get("anonymous") == "yes" and not (
-            value.type == "tel" and E164.match(value.target)
+            value is not None and value.type == "tel" and E164.match(value.target)
         ):
             raise ValueError("anonymous=yes needs an E.164 tel source")
         return value
@@ -172,6 +184,13 @@ def _uuid(value: str) -> str:
 class ProviderCallCreate(_CallRequest):
     """Body of POST /providercalls. customer_id is never read from it."""
 
+    source: SourceAddress | None = Field(
+        default=None,
+        validate_default=True,
+        description="Caller ID, sent verbatim (tel or sip). Omitted or null: stored as null, "
+        'and the calls go out as the anonymous identity `"Anonymous" '
+        "<sip:anonymous@anonymous.invalid>` (RFC 3323) without Privacy or P-Asserted-Identity",
+    )
     provider_id: str = Field(description="The provider every call is forced through")
 
     @field_validator("provider_id")
@@ -184,6 +203,8 @@ class CallCreate(_CallRequest):
     """Body of POST /calls: calls of the caller's own customer. Each tel destination tries
     the providers its dial routes give, in order, failing over on the same call; a sip
     destination is dialed directly at its host (no route, no failover)."""
+
+    source: SourceAddress = Field(description="Caller ID, sent verbatim (tel or sip)")
 
 
 class FailedDestination(BaseModel):

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.contracts.hostnames import hostname_problem
+from shared.contracts.nulls import NullHeaders, NullText
 from shared.sip.headers import header_name_problem, header_value_problem
 
 MAX_TEXT = 255
@@ -77,11 +78,11 @@ class ProviderCreate(_ProviderRules):
         description="SIP server: DNS name or IP literal, optional :port",
         examples=["sip.telnyx.com"],
     )
-    name: str = Field(default="", max_length=MAX_TEXT)
-    detail: str = Field(default="", max_length=MAX_DETAIL)
-    tech_prefix: str = Field(default="", description="Prepended to the dialed number")
-    tech_postfix: str = Field(default="", description="Appended to the dialed number")
-    tech_headers: dict[str, str] = Field(
+    name: NullText = Field(default="", max_length=MAX_TEXT)
+    detail: NullText = Field(default="", max_length=MAX_DETAIL)
+    tech_prefix: NullText = Field(default="", description="Prepended to the dialed number")
+    tech_postfix: NullText = Field(default="", description="Appended to the dialed number")
+    tech_headers: NullHeaders = Field(
         default_factory=dict, description="Custom SIP headers sent with every call"
     )
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.contracts.nulls import NullText
 from shared.contracts.providers import MAX_DETAIL, MAX_TEXT, HealthStatus
 
 # `all`, or `+` and 1 to 8 digits: a country code (`+1`, `+82`) or a longer prefix (`+1212`).
@@ -92,8 +93,8 @@ class RouteCreate(_RouteRules):
     priority: int = Field(
         default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX, description="Lower is tried first"
     )
-    name: str = Field(default="", max_length=MAX_TEXT)
-    detail: str = Field(default="", max_length=MAX_DETAIL)
+    name: NullText = Field(default="", max_length=MAX_TEXT)
+    detail: NullText = Field(default="", max_length=MAX_DETAIL)
 
 
 class RouteUpdate(_RouteRules):

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from shared.contracts.nulls import NullText
 from shared.contracts.providers import MAX_DETAIL, MAX_TEXT
 
 SUPPORTED_CARRIERS: tuple[str, ...] = ("telnyx",)
@@ -55,7 +56,7 @@ class ProviderSetupRequest(BaseModel):
         json_schema_extra={"enum": list(SUPPORTED_CARRIERS)},
     )
     name: str = Field(max_length=MAX_TEXT, description="Name of the provider to create")
-    detail: str = Field(default="", max_length=MAX_DETAIL)
+    detail: NullText = Field(default="", max_length=MAX_DETAIL)
     credentials: SetupCredentials
 
     @field_validator("carrier")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.contracts.calls import ProviderCallCreate
+from shared.contracts.calls import ANONYMOUS_SOURCE, ProviderCallCreate
 from shared.errors import AppError, ErrorStatus
 from shared.pagination import PageCursor
 from shared.timefmt import utcnow
@@ -92,13 +92,14 @@ class ProviderCallService:
             return replay  # a redelivered request: dialed already
         provider = await self._providers.get_active(body.provider_id)
         route = ProviderRoute.from_wire(provider)
-        source = body.source.model_dump()
+        # Without a source the record keeps null and the calls go out anonymous.
+        source = body.source.model_dump() if body.source is not None else None
         template = CallTemplate(
             customer_id=customer_id,
             providercall_id=providercall_id,
             provider_id=body.provider_id,
             flow_id=body.flow_id,
-            source=source,
+            source=source or dict(ANONYMOUS_SOURCE),
             anonymous=body.anonymous,
             actions=[a.model_dump() for a in body.actions],
         )
