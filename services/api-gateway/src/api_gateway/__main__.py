@@ -16,7 +16,7 @@ from api_gateway.settings import SERVICE, Settings
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
     settings = Settings()
-    if command in ("account", "accesskey"):
+    if command in ("account", "accesskey", "password", "delete-account"):
         cli(sys.argv[1:])
         return
     configure_logging(SERVICE, settings.log_level)
@@ -25,7 +25,10 @@ def main() -> None:
     elif command == "serve":
         asyncio.run(run_until_signal(GatewayApp(settings)))
     else:
-        sys.exit(f"usage: python -m api_gateway [serve|migrate|account|accesskey], not {command!r}")
+        sys.exit(
+            "usage: python -m api_gateway "
+            f"[serve|migrate|account|accesskey|password|delete-account], not {command!r}"
+        )
 
 
 if __name__ == "__main__":

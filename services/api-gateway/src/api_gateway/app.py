@@ -14,12 +14,14 @@ from shared.runtime import ServiceApp
 
 from api_gateway.accounts import AccountStore
 from api_gateway.auth import Authenticator, TokenIssuer
-from api_gateway.keys import ACCOUNTS, AUTHENTICATOR, ISSUER, RPC, SETTINGS
+from api_gateway.keys import ACCOUNTS, AUTHENTICATOR, ISSUER, RPC, SETTINGS, THROTTLE
 from api_gateway.middlewares import request_context
 from api_gateway.openapi import build_openapi
+from api_gateway.password_pool import PasswordPool
 from api_gateway.permissions import Permission
 from api_gateway.routes import ENDPOINTS, add_routes
 from api_gateway.settings import SCHEMA, SERVICE, Settings
+from api_gateway.throttle import LoginThrottle, ThrottleLimits
 
 log = structlog.get_logger("gateway")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -37,6 +39,14 @@ def create_app(settings: Settings, rpc: RpcClient, accounts: AccountStore) -> we
     app[ACCOUNTS] = accounts
     app[ISSUER] = issuer
     app[AUTHENTICATOR] = Authenticator(issuer, accounts, settings.identity_cache_seconds)
+    app[THROTTLE] = LoginThrottle(
+        accounts.sessions,
+        ThrottleLimits(
+            settings.login_max_failures,
+            settings.login_address_max_failures,
+            settings.login_window_seconds,
+        ),
+    )
     add_routes(app, ENDPOINTS)
     document = build_openapi(ENDPOINTS)
 
@@ -56,7 +66,13 @@ class GatewayApp(ServiceApp):
         self.port: int | None = None
 
     async def on_start(self) -> None:
-        accounts = AccountStore(self.sessions)
+        pool = PasswordPool(self.config.password_hash_workers, self.config.password_hash_queue)
+        accounts = AccountStore(self.sessions, pool)
+
+        async def close_pool() -> None:
+            pool.close()
+
+        self.on_stop(close_pool)
         await ensure_admin(self.config, accounts)
         app = create_app(self.config, self.rpc, accounts)
         runner = web.AppRunner(app, access_log=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,9 @@ class TokenIssuer:
             "username": account["username"],
             "customer_id": account["customer_id"],
             "permission": account["permission"],
+            # A token dies with its generation (password change, deletion) or its jti (logout).
+            "gen": account.get("token_generation", 0),
+            "jti": secrets.token_hex(16),
             "iat": now,
             "exp": now + self.expiry_seconds,
         }
@@ -61,13 +65,19 @@ class Authenticator:
     # Tokens whose signature already verified: token -> (trusted until, wall clock; claims).
     _verified: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
-    async def identify(self, request: web.Request) -> Identity:
+    def token_claims(self, request: web.Request) -> dict[str, Any] | None:
+        """The verified claims of the request's token; None when it carries none."""
         token = _bearer(request) or request.query.get("token") or request.cookies.get("token")
-        if token:
-            claims = self._verify(token)
-            account = await self._account(str(claims["sub"]))
+        return self._verify(token) if token else None
+
+    async def identify(self, request: web.Request) -> Identity:
+        claims = self.token_claims(request)
+        if claims is not None:
+            account = await self._account(str(claims["sub"]), str(claims.get("jti", "")))
             if account is None:
                 raise unauthenticated("INVALID_TOKEN", "the token's account no longer exists")
+            if account["revoked"] or claims.get("gen", 0) != account["token_generation"]:
+                raise unauthenticated("TOKEN_REVOKED", "the token was revoked; log in again")
             return _identity(account, "token")
         key = request.query.get("accesskey")
         if key:
@@ -95,16 +105,24 @@ class Authenticator:
         self._verified[token] = (min(now + self.cache_seconds, float(claims["exp"])), claims)
         return claims
 
-    async def _account(self, account_id: str) -> RowMapping | None:
+    async def _account(self, account_id: str, jti: str) -> RowMapping | None:
+        """The account and whether this token was revoked, re-read at most every
+        `cache_seconds` (the longest a revocation elsewhere takes to reach this replica)."""
         now = time.monotonic()
-        hit = self._cache.get(account_id)
+        key = f"{account_id}/{jti}"
+        hit = self._cache.get(key)
         if hit is not None and now - hit[0] < self.cache_seconds:
             return hit[1]
-        account = await self.store.account(account_id)
+        account = await self.store.account_for_token(account_id, jti)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[account_id] = (now, account)
+        self._cache[key] = (now, account)
         return account
+
+    def forget(self) -> None:
+        """Drop what this replica trusts, so a revocation made here applies at once."""
+        self._cache.clear()
+        self._verified.clear()
 
 
 def _bearer(request: web.Request) -> str | None:

@@ -35,6 +35,13 @@ async def _run(args: argparse.Namespace, settings: Settings) -> None:
                 args.username, password, parse_permission(args.permission), args.customer_id
             )
             print(f"account {args.username} created: {account_id}")
+        elif args.what == "password":
+            password = args.password or getpass.getpass("new password: ")
+            await store.change_password(args.username, password)
+            print(f"password of {args.username} changed; its earlier tokens no longer work")
+        elif args.what == "delete-account":
+            await store.delete_account(args.username)
+            print(f"account {args.username} deleted; its tokens and access keys no longer work")
         else:
             expire = timedelta(days=args.expire_days) if args.expire_days else None
             key = await store.create_accesskey(args.username, args.name, expire)
@@ -53,6 +60,11 @@ def cli(argv: list[str]) -> None:
         "--permission", default="CustomerAdmin", help="comma list, e.g. ProjectSuperAdmin"
     )
     account.add_argument("--customer-id", default=None)
+    password = sub.add_parser("password", help="set an account's password (ends its tokens)")
+    password.add_argument("--username", required=True)
+    password.add_argument("--password", help="prompted for when omitted")
+    delete = sub.add_parser("delete-account", help="delete an account (ends its tokens)")
+    delete.add_argument("--username", required=True)
     key = sub.add_parser("accesskey", help="create an access key for an account")
     key.add_argument("--username", required=True)
     key.add_argument("--name", default="cli")

@@ -10,17 +10,22 @@ from aiohttp import web
 from shared.errors import AppError, ErrorStatus, invalid_argument
 from shared.pagination import parse_page_size, parse_page_token
 
+from api_gateway.json_limits import parse_json
 
-async def read_json(request: web.Request) -> Any:
+
+async def read_json(request: web.Request, max_bytes: int | None = None) -> Any:
+    """The JSON body; 400 when it is not JSON, nests deeper than MAX_JSON_DEPTH, or is
+    longer than `max_bytes` (a route's own, tighter cap than the global 413 one)."""
     raw = await request.read()  # over client_max_size -> 413 from aiohttp
     if not raw:
         return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    if max_bytes is not None and len(raw) > max_bytes:
         raise AppError(
-            ErrorStatus.INVALID_ARGUMENT, "INVALID_JSON_BODY", "the body is not valid JSON"
-        ) from None
+            ErrorStatus.INVALID_ARGUMENT,
+            "BODY_TOO_LONG",
+            f"the body is longer than {max_bytes} bytes",
+        )
+    return parse_json(raw)
 
 
 def path_id(request: web.Request, name: str = "id") -> str:

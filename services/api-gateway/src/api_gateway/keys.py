@@ -8,9 +8,11 @@ from shared.rpc import RpcClient
 from api_gateway.accounts import AccountStore
 from api_gateway.auth import Authenticator, TokenIssuer
 from api_gateway.settings import Settings
+from api_gateway.throttle import LoginThrottle
 
 RPC = web.AppKey("rpc", RpcClient)
 SETTINGS = web.AppKey("settings", Settings)
 ACCOUNTS = web.AppKey("accounts", AccountStore)
 ISSUER = web.AppKey("issuer", TokenIssuer)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+THROTTLE = web.AppKey("throttle", LoginThrottle)

@@ -11,6 +11,7 @@ from aiohttp.typedefs import Handler
 from prometheus_client import Counter, Histogram
 from shared.errors import AppError, ErrorStatus
 from shared.logging import bind_request_id, current_request_id
+from shared.unavailable import database_unavailable, unavailable
 
 log = structlog.get_logger("gateway.http")
 
@@ -33,9 +34,19 @@ _HTTP_STATUS_FOR: dict[int, tuple[ErrorStatus, str]] = {
 }
 
 
+# When to come back, for answers that ask the client to wait (details.retry_after wins).
+_DEFAULT_RETRY_AFTER = {429: 1, 503: 5}
+
+
 def error_response(err: AppError) -> web.Response:
     body = {"error": {**err.to_dict(), "request_id": current_request_id()}}
-    return web.json_response(body, status=err.http_status)
+    response = web.json_response(body, status=err.http_status)
+    default = _DEFAULT_RETRY_AFTER.get(err.http_status)
+    if default is not None:
+        wanted = (err.details or {}).get("retry_after")
+        seconds = wanted if isinstance(wanted, int) and wanted > 0 else default
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @web.middleware
@@ -58,9 +69,13 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             exc.status, (ErrorStatus.INVALID_ARGUMENT, "BAD_REQUEST")
         )
         response = error_response(AppError(status, reason, exc.reason or reason.lower()))
-    except Exception:
-        log.exception("http_handler_crashed", path=request.path)
-        response = error_response(AppError(ErrorStatus.INTERNAL, "INTERNAL", "internal error"))
+    except Exception as exc:
+        if database_unavailable(exc):
+            log.warning("database_unavailable", path=request.path, error=type(exc).__name__)
+            response = error_response(unavailable())
+        else:
+            log.exception("http_handler_crashed", path=request.path)
+            response = error_response(AppError(ErrorStatus.INTERNAL, "INTERNAL", "internal error"))
     response.headers["X-Request-ID"] = request_id
     elapsed = time.perf_counter() - started
     HTTP_REQUESTS.labels(request.method, route_label, str(response.status)).inc()

@@ -32,6 +32,8 @@ ADMIN = Permission.PROJECT_SUPER_ADMIN
 # Calls are placed and read by their customer's admins and managers (call-manager checks
 # ownership on reads; a POST always places calls for the caller's own customer).
 CALL_READERS = ADMIN | Permission.CUSTOMER_ADMIN | Permission.CUSTOMER_MANAGER
+# Any account: what a caller does to its own credentials.
+ANYONE = ADMIN | Permission.CUSTOMER_AGENT | Permission.CUSTOMER_ADMIN | Permission.CUSTOMER_MANAGER
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint(
@@ -42,6 +44,32 @@ ENDPOINTS: list[Endpoint] = [
         None,
         public_view=login.login,
         body=login.LoginRequest,
+        response=login.LoginResponse,
+        errors=(
+            (
+                "429",
+                "TOO_MANY_LOGIN_ATTEMPTS: too many failures for this user or address "
+                "(Retry-After says when to try again; the right password is refused too)",
+            ),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/auth/logout",
+        "End the token this request carries",
+        "auth",
+        ANYONE,
+        login.logout,
+        response=login.LogoutResponse,
+    ),
+    Endpoint(
+        "POST",
+        "/auth/password",
+        "Change your own password; every token issued before ends, a new one is returned",
+        "auth",
+        ANYONE,
+        login.change_password,
+        body=login.PasswordChange,
         response=login.LoginResponse,
     ),
     Endpoint(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from shared.settings import CommonSettings
 
 SERVICE = "api-gateway"
 SCHEMA = "api_gateway"
+# HS256 keys shorter than the hash output make forging a token a matter of guessing the key.
+MIN_JWT_SECRET_BYTES = 32
 
 
 class Settings(CommonSettings):
@@ -21,3 +23,26 @@ class Settings(CommonSettings):
     max_body_bytes: int = Field(default=1024 * 1024, validation_alias="GATEWAY_MAX_BODY_BYTES")
     # How long an account looked up for a request is trusted before reading it again.
     identity_cache_seconds: float = Field(default=5.0, validation_alias="GATEWAY_IDENTITY_CACHE")
+    # Failed logins: after this many within the window, attempts are refused (429) until
+    # the window that began with the first failure has passed.
+    login_max_failures: int = Field(default=5, ge=1, validation_alias="GATEWAY_LOGIN_MAX_FAILURES")
+    login_address_max_failures: int = Field(
+        default=5, ge=1, validation_alias="GATEWAY_LOGIN_ADDRESS_MAX_FAILURES"
+    )
+    login_window_seconds: float = Field(
+        default=900.0, gt=0, validation_alias="GATEWAY_LOGIN_WINDOW"
+    )
+    # argon2 checks run on a pool of their own: this many at once, this many more waiting.
+    password_hash_workers: int = Field(
+        default=2, ge=1, le=16, validation_alias="GATEWAY_PASSWORD_HASH_WORKERS"
+    )
+    password_hash_queue: int = Field(
+        default=32, ge=0, validation_alias="GATEWAY_PASSWORD_HASH_QUEUE"
+    )
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")
+        return value

@@ -20,6 +20,8 @@ accounts = Table(
     Column("tm_create", DateTime(timezone=True), nullable=False),
     Column("tm_update", DateTime(timezone=True), nullable=False),
     Column("tm_delete", DateTime(timezone=True), nullable=True),
+    # Bumped by a password change or deletion: tokens of an older generation are refused.
+    Column("token_generation", Integer, nullable=False, server_default="0"),
 )
 
 accesskeys = Table(
@@ -34,4 +36,20 @@ accesskeys = Table(
     Column("tm_expire", DateTime(timezone=True), nullable=True),
     Column("tm_create", DateTime(timezone=True), nullable=False),
     Column("tm_delete", DateTime(timezone=True), nullable=True),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    # "user:<username>" or "addr:<client address>"
+    Column("key", String(320), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+)
+
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("tm_expire", DateTime(timezone=True), nullable=False),
 )

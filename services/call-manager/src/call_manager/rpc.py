@@ -7,6 +7,7 @@ orders other replicas forward to the owner of a dialog.
 from __future__ import annotations
 
 from shared.rpc import Router
+from shared.unavailable import guard_router
 
 from call_manager.handlers.calls import CallHandlers
 from call_manager.handlers.outbound_calls import OutboundCallHandlers
@@ -28,11 +29,11 @@ def build_router(
     router.get("/v1/groupcalls", calls.list_groupcalls)
     router.get("/v1/groupcalls/{id}", calls.get_groupcall)
     router.post("/v1/groupcalls/{id}/hangup", calls.hangup_groupcall)
-    return router
+    return guard_router(router)  # a database outage answers 503, not 500
 
 
 def build_replica_router(calls: CallHandlers) -> Router:
     router = Router()
     router.post("/v1/calls/{id}/hangup", calls.hangup_call)
     router.post("/v1/groupcalls/{id}/hangup", calls.hangup_groupcall)
-    return router
+    return guard_router(router)  # a database outage answers 503, not 500

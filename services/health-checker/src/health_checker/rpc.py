@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.rpc import Router
+from shared.unavailable import guard_router
 
 from health_checker.handlers.health_checks import HealthCheckHandlers
 
@@ -10,4 +11,4 @@ from health_checker.handlers.health_checks import HealthCheckHandlers
 def build_router(health_checks: HealthCheckHandlers) -> Router:
     router = Router()
     router.get("/v1/providers/{id}/health_checks", health_checks.list)
-    return router
+    return guard_router(router)  # a database outage answers 503, not 500

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.rpc import Router
+from shared.unavailable import guard_router
 
 from provider_manager.handlers.dialroutes import DialrouteHandlers
 from provider_manager.handlers.health import HealthHandlers
@@ -37,4 +38,4 @@ def build_router(
     router.delete("/v1/routes/{id}", routes.delete)
     # The call-manager's question "which providers, in what order?"; not exposed publicly.
     router.get("/v1/dialroutes", dialroutes.resolve)
-    return router
+    return guard_router(router)  # a database outage answers 503, not 500

@@ -1,0 +1,100 @@
+"""A gateway of its own for the login-throttle tests, on a database of its own.
+
+Failed-login counts are kept per client address, and every test talks from 127.0.0.1:
+on the run's shared database, other suites' deliberate wrong passwords would count here
+too (and ours there). A private database keeps both sides deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from api_gateway.app import GatewayApp
+from api_gateway.app import migrate as migrate_gateway
+from api_gateway.settings import Settings as GatewaySettings
+from shared.db import async_url
+
+from tests.support.backends import with_database
+
+ISOLATED_ADMIN_PASSWORD = "isolated-admin-password"
+
+
+@pytest.fixture(scope="package")
+async def isolated_database(platform_env: dict[str, Any]) -> AsyncIterator[str]:
+    name = f"voip_test_abuse_{uuid.uuid4().hex[:10]}"
+    url = with_database(platform_env["DATABASE_URL"], name)
+    settings = GatewaySettings.model_validate({**platform_env, "DATABASE_URL": url})
+    await asyncio.to_thread(migrate_gateway, settings)
+    yield url
+    admin = async_url(with_database(platform_env["DATABASE_URL"], "postgres"))
+    conn = await asyncpg.connect(admin.replace("+asyncpg", ""))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="package")
+async def isolated_gateway(
+    platform_env: dict[str, Any], isolated_database: str
+) -> AsyncIterator[GatewayApp]:
+    app = GatewayApp(
+        GatewaySettings.model_validate(
+            {
+                **platform_env,
+                "DATABASE_URL": isolated_database,
+                "QUEUE_PREFIX": f"test-abuse-{uuid.uuid4().hex[:8]}",
+                "GATEWAY_PORT": 0,
+                "GATEWAY_OPS_PORT": 0,
+                "ADMIN_PASSWORD": ISOLATED_ADMIN_PASSWORD,
+                "JWT_SECRET": "abuse-" + uuid.uuid4().hex + uuid.uuid4().hex,
+                # Revocations made by the CLI (another process) show within this delay.
+                "GATEWAY_IDENTITY_CACHE": 0.2,
+            }
+        )
+    )
+    await app.start()
+    yield app
+    await app.stop()
+
+
+@pytest.fixture(scope="package")
+async def iso_http(isolated_gateway: GatewayApp) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(
+        base_url=f"http://127.0.0.1:{isolated_gateway.port}", cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
+        yield session
+
+
+def gateway_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m api_gateway ...` as an operator runs it, against `database_url`."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "api_gateway", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def cli_account(database_url: str, password: str, permission: str, **extra: str) -> str:
+    """A new account made with the CLI; its username."""
+    username = f"abuse-{uuid.uuid4().hex[:10]}"
+    args = ["account", "--username", username, "--password", password]
+    args += ["--permission", permission]
+    for name, value in extra.items():
+        args += [f"--{name.replace('_', '-')}", value]
+    done = await asyncio.to_thread(gateway_cli, database_url, *args)
+    assert done.returncode == 0, done.stderr
+    return username
