@@ -11,7 +11,7 @@ export UV_PYTHON := 3.11
 # mypy gets files, not packages: service folders have dashes and migrations repeat names.
 TYPED_FILES = $(shell find shared services tests scripts benchmarks -name '*.py' -not -path '*/migrations/*' 2>/dev/null | sort)
 
-.PHONY: install system-tools run migrate test unit lint bench clean
+.PHONY: install system-tools run migrate test unit lint bench fuzz clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -40,6 +40,13 @@ test: install lint
 
 bench: install
 	$(VENV_PY) scripts/run_benchmarks.py
+
+# The SIP and SDP parsers under atheris for FUZZ_SECONDS each (make test runs a short round).
+FUZZ_SECONDS ?= 300
+fuzz: install
+	cd $$(mktemp -d) && for target in sip sdp; do \
+		$(CURDIR)/$(VENV_PY) $(CURDIR)/shared/fuzz/run.py $$target -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 || exit 1; done
 
 clean:
 	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache

@@ -152,6 +152,7 @@ class CallManagerApp(ServiceApp):
             SipResolver(nameservers=config.nameservers),
             timers=SipTimers(t1=config.sip_t1),
             rtp_port_range=config.rtp_port_range,
+            rtp_timeout=config.rtp_timeout,
         )
 
     @property

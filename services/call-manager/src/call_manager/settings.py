@@ -38,6 +38,9 @@ class Settings(CommonSettings):
     # Comma-separated DNS servers for RFC 3263 lookups; empty: /etc/resolv.conf.
     dns_servers: str = Field(default="", validation_alias="CALL_MANAGER_DNS_SERVERS")
     sip_t1: float = Field(default=0.5, gt=0, validation_alias="CALL_MANAGER_SIP_T1")
+    # An answered call that receives no RTP this long gets a BYE (hangup_reason timeout,
+    # metadata.hangup_cause rtp_timeout); 0 disables. Not counted while the carrier holds.
+    rtp_timeout: float = Field(default=60.0, ge=0, validation_alias="CALL_MANAGER_RTP_TIMEOUT")
 
     heartbeat_interval: float = Field(
         default=5.0, gt=0, validation_alias="CALL_MANAGER_HEARTBEAT_INTERVAL"

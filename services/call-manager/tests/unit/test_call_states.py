@@ -64,3 +64,19 @@ def test_local_hangup_is_cancel_before_answer_and_bye_after() -> None:
 def test_hangup_reason_and_side(end: CallEnd, reason: str, by: str) -> None:
     assert states.hangup_reason(end) == reason
     assert states.hangup_by(end) == by
+
+
+def test_rtp_timeout_is_a_local_timeout_with_its_own_cause() -> None:
+    from call_manager.dialing.leg import LegEndKind
+    from call_manager.dialing.sip_dialer import leg_event
+    from shared.sip.call import CallEvent, CallEventKind
+
+    mapped = leg_event(CallEvent(CallEventKind.LOCAL_HANGUP, 200, "OK", cause="rtp_timeout"))
+    assert mapped is not None and mapped.end is LegEndKind.MEDIA_TIMEOUT
+    plain = leg_event(CallEvent(CallEventKind.LOCAL_HANGUP, 200, "OK"))
+    assert plain is not None and plain.end is LegEndKind.LOCAL_BYE
+    end = CallEnd(EndCause.RTP_TIMEOUT, 200)
+    assert states.hangup_by(end) == "local"
+    assert states.hangup_reason(end) == "timeout"
+    assert states.hangup_cause(end) == "rtp_timeout"
+    assert states.hangup_cause(CallEnd(EndCause.MAX_DURATION)) == "max_duration"

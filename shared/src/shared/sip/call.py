@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -37,11 +38,18 @@ from shared.sip.invite_transaction import InviteClientTransaction, build_cancel
 from shared.sip.message import SipRequest, SipResponse, build_response
 from shared.sip.resolver import SipResolver, Target
 from shared.sip.rtp import RtpStream, RtpTicker, default_ticker
-from shared.sip.sdp import MediaDescription, build_offer, new_session_id, parse_sdp
+from shared.sip.sdp import (
+    MIRRORED_DIRECTION,
+    MediaDescription,
+    build_answer,
+    build_offer,
+    new_session_id,
+    parse_sdp,
+)
 from shared.sip.timers import DEFAULT_TIMERS, SipTimers
 from shared.sip.transaction import NonInviteClientTransaction
 from shared.sip.transport import Address, UdpTransport
-from shared.sip.uri import SipUri
+from shared.sip.uri import SipUri, parse_name_addr
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +92,8 @@ class CallEvent:
     remote_media: MediaDescription | None = None
     to_tag: str | None = None  # set from the first 1xx with a tag on: an early dialog
     error: str | None = None
+    # Why we ended an answered call, when not asked to: "rtp_timeout", "unacked_2xx".
+    cause: str | None = None
     at: float = field(default_factory=time.monotonic)
 
     @property
@@ -108,8 +118,10 @@ class OutboundCall:
         send_rtp: bool = True,
         on_event: EventCallback | None = None,
         max_targets: int = 3,
+        rtp_timeout: float = 0.0,
     ) -> None:
         """`media_host`: address for SDP and the RTP socket (default: the transport's host).
+        `rtp_timeout`: BYE an answered call that received no RTP for that long (0: never).
         Raises InvalidHeaderError at once when `spec` carries unusable values.
         """
         spec.validate()
@@ -123,6 +135,7 @@ class OutboundCall:
         self.send_rtp = send_rtp
         self.on_event = on_event
         self.max_targets = max_targets
+        self.rtp_timeout = rtp_timeout
 
         self.call_id = new_call_id()
         self.local_tag = new_tag()
@@ -149,6 +162,8 @@ class OutboundCall:
         self._early_sdp: str | None = None
         self._local_sdp = b""
         self._session_id = new_session_id()
+        self._sdp_version = 1
+        self._direction = "sendrecv"  # ours, as last sent in an offer or answer
         self._answered_requests: dict[tuple[str, str], bytes] = {}
         self._reinvite_timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -260,6 +275,7 @@ class OutboundCall:
             self.rtp = RtpStream.open(self.media_host, self.rtp_port_range)
         except OSError as exc:
             return self._fail(error=f"no RTP port: {exc}")
+        self.rtp.listen()  # early media and symmetric RTP latching need the socket read
         self._local_sdp = build_offer(
             self.media_host, self.rtp.local_port, session_id=self._session_id
         ).encode()
@@ -306,6 +322,7 @@ class OutboundCall:
         sdp, media = self._read_sdp(response)
         if sdp is not None:
             self._early_sdp = sdp
+            self._start_media(media)  # early media: latch and keep the path open
         self._emit(
             CallEvent(
                 CallEventKind.PROGRESS,
@@ -334,6 +351,12 @@ class OutboundCall:
             return self._fail(response.status_code, response.reason, f"unusable 2xx: {exc}")
         self.dialog = dialog
         await self._ack_2xx(dialog)
+        if not self._cancel_requested:
+            problem = self._answer_problem(response)
+            if problem is not None:
+                # RFC 3261 section 13.2.2.4: a 2xx is always ACKed; then the session is ended
+                await self._send_bye(dialog)
+                return self._fail(response.status_code, response.reason, f"unusable 2xx: {problem}")
         if self._cancel_requested:
             # the 200 crossed our CANCEL: the call exists now, so end it properly
             await self._send_bye(dialog)
@@ -347,6 +370,9 @@ class OutboundCall:
         self.state = CallState.ANSWERED
         self.answered_at = time.monotonic()
         self._start_media(media)
+        if self.rtp is not None and self.rtp_timeout > 0:
+            self.rtp.watch(self.rtp_timeout, self._on_media_timeout)
+            self._expect_media(media)
         event = CallEvent(
             CallEventKind.ANSWERED,
             status_code=response.status_code,
@@ -357,6 +383,28 @@ class OutboundCall:
         )
         self._emit(event)
         return event
+
+    def _answer_problem(self, response: SipResponse) -> str | None:
+        """Why a 2xx cannot carry the call (RFC 3264: the answer is in it or a reliable 1xx)."""
+        if response.body and response.content_type in (None, "application/sdp"):
+            try:
+                media = parse_sdp(response.body.decode(errors="replace"))
+            except SipParseError as exc:
+                return str(exc)
+        elif self._early_sdp is not None:
+            try:
+                media = parse_sdp(self._early_sdp)
+            except SipParseError as exc:
+                return str(exc)
+        else:
+            return "no SDP answer"
+        if media.port == 0:
+            return "audio stream rejected (port 0)"
+        if media.codec is None:
+            return "no codec in common"
+        if not self.transport.can_reach(media.address):
+            return f"media address {media.address} of another address family"
+        return None
 
     def _read_sdp(self, response: SipResponse) -> tuple[str | None, MediaDescription | None]:
         if not response.body or response.content_type not in (None, "application/sdp"):
@@ -500,11 +548,9 @@ class OutboundCall:
                         reason=request.headers.get("reason"),
                     )
                 )
-        elif method == "INVITE":
-            self._answer_reinvite(request, addr)
-        elif method == "UPDATE" and request.body:
-            self._answer(request, addr, 200, "OK", sdp=True)
-        elif method in ("UPDATE", "OPTIONS", "INFO", "NOTIFY"):
+        elif method in ("INVITE", "UPDATE"):
+            self._answer_session_change(request, addr)
+        elif method in ("OPTIONS", "INFO", "NOTIFY"):
             self._answer(request, addr, 200, "OK")
         else:
             self._answer(request, addr, 501, "Not Implemented")
@@ -516,10 +562,10 @@ class OutboundCall:
         code: int,
         reason: str,
         *,
-        sdp: bool = False,
+        body: bytes = b"",
     ) -> bytes:
         extra = [("Contact", f"<sip:{self.transport.sent_by}>")] if code < 300 else []
-        if sdp:
+        if body:
             extra.append(("Content-Type", "application/sdp"))
         if request.method in ("OPTIONS",) or code == 405:
             extra.append(("Allow", ALLOW))
@@ -529,23 +575,86 @@ class OutboundCall:
             reason,
             to_tag=self.local_tag,
             extra_headers=extra,
-            body=self._local_sdp if sdp else b"",
+            body=body,
         )
         data = response.to_bytes()
         self._answered_requests[(request.branch or "", request.method)] = data
         self._send(data, addr)
         return data
 
-    def _answer_reinvite(self, request: SipRequest, addr: Address) -> None:
-        """A session refresh or re-offer: keep the session as it is, retransmit until ACK."""
-        data = self._answer(request, addr, 200, "OK", sdp=True)
+    def _answer_session_change(self, request: SipRequest, addr: Address) -> None:
+        """re-INVITE or UPDATE: a target refresh, and an offer answered per RFC 3264."""
+        dialog = self.dialog
+        assert dialog is not None
+        contacts = request.headers.get_list("contact")
+        if contacts:
+            try:
+                dialog.remote_target = parse_name_addr(contacts[0]).uri  # section 12.2.2
+            except SipParseError:
+                self._answer(request, addr, 400, "Bad Contact")
+                return
+        body = b""
+        if request.body and request.content_type in (None, "application/sdp"):
+            try:
+                offer = parse_sdp(request.body.decode(errors="replace"))
+            except SipParseError as exc:
+                log.info("call %s: unusable offer: %s", self.call_id, exc)
+                self._answer(request, addr, 488, "Not Acceptable Here")
+                return
+            if offer.codec is None and offer.port != 0:
+                self._answer(request, addr, 488, "Not Acceptable Here")
+                return
+            body = self._apply_offer(offer)
+        elif request.method == "INVITE":
+            body = self._local_sdp  # an offerless re-INVITE: we offer, the ACK answers
+        data = self._answer(request, addr, 200, "OK", body=body)
+        if request.method == "INVITE":
+            self._retransmit_until_ack(request, addr, data)
+
+    def _apply_offer(self, offer: MediaDescription) -> bytes:
+        """Answer `offer` (direction mirrored, codec kept) and point our media at it."""
+        current = self.rtp.codec if self.rtp is not None else None
+        if current is not None and current.payload_type in offer.payload_types:
+            offer = dataclasses.replace(offer, codec=current)  # keep the session's codec
+        self._direction = MIRRORED_DIRECTION[offer.direction]
+        self.remote_media = offer
+        assert self.rtp is not None
+        if offer.port == 0:
+            self.rtp.stop()
+        else:
+            self._start_media(offer)
+            if self.rtp.active:
+                self.rtp.set_sending(
+                    self.send_rtp
+                    and offer.direction in ("sendrecv", "recvonly")
+                    and self._direction in ("sendrecv", "sendonly")
+                )
+            if self.rtp_timeout > 0:
+                self._expect_media(offer)
+        self._sdp_version += 1
+        return build_answer(
+            self.media_host,
+            0 if offer.port == 0 else self.rtp.local_port,
+            session_id=self._session_id,
+            version=self._sdp_version,
+            codec=offer.codec,
+            telephone_event_pt=offer.telephone_event_pt,
+            direction=self._direction,
+        ).encode()
+
+    def _retransmit_until_ack(self, request: SipRequest, addr: Address, data: bytes) -> None:
+        """Our 2xx to a re-INVITE goes out again until the ACK; none in 64*T1: BYE."""
         cseq = request.cseq[0]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 64 * self.timers.t1
 
         def retransmit(interval: float) -> None:
-            if cseq not in self._reinvite_timers or loop.time() >= deadline:
+            if cseq not in self._reinvite_timers:
+                return
+            if loop.time() >= deadline:
                 self._reinvite_timers.pop(cseq, None)
+                # RFC 3261 section 14.2: a 2xx never ACKed ends the session
+                self._spawn(self._end_answered("unacked_2xx", "no ACK for our 2xx to a re-INVITE"))
                 return
             self._send(data, addr)
             nxt = min(interval * 2, self.timers.t2)
@@ -560,14 +669,49 @@ class OutboundCall:
     # -- media -------------------------------------------------------------------------------
 
     def _start_media(self, media: MediaDescription | None) -> None:
-        if not self.send_rtp or self.rtp is None or media is None or not media.usable:
+        if self.rtp is None or media is None or not media.usable:
             return
-        if media.direction in ("sendonly", "inactive"):
-            return  # they will not listen: nothing to send
         assert media.codec is not None
         if not self.transport.can_reach(media.address):
             return
-        self.rtp.start(media.rtp_address, media.codec, self._ticker or default_ticker())
+        # they will not listen when they only send (hold) or are inactive
+        send = self.send_rtp and media.direction in ("sendrecv", "recvonly")
+        send = send and self._direction in ("sendrecv", "sendonly")
+        try:
+            self.rtp.start(
+                media.rtp_address, media.codec, self._ticker or default_ticker(), send=send
+            )
+        except ValueError as exc:  # parse_sdp bounds ports; this is the last line
+            log.warning("call %s: media not started: %s", self.call_id, exc)
+
+    def _expect_media(self, media: MediaDescription | None) -> None:
+        """Liveness counts only while the peer is meant to send (not on hold)."""
+        if self.rtp is not None:
+            sending = media is not None and media.direction in ("sendrecv", "sendonly")
+            self.rtp.expect(sending and media is not None and media.port != 0)
+
+    def _on_media_timeout(self) -> None:
+        if self.state is CallState.ANSWERED:
+            note = f"no RTP for {self.rtp_timeout:g}s"
+            self._spawn(self._end_answered("rtp_timeout", note))
+
+    async def _end_answered(self, cause: str, note: str) -> None:
+        """BYE an answered call on our own initiative (not an order from the caller)."""
+        if self.state is not CallState.ANSWERED or self.dialog is None:
+            return
+        log.info("call %s: ending: %s", self.call_id, note)
+        self.state = CallState.ENDED
+        self._stop_media()
+        response = await self._send_bye(self.dialog)
+        self._emit(
+            CallEvent(
+                CallEventKind.LOCAL_HANGUP,
+                status_code=response.status_code if response else None,
+                reason=response.reason if response else None,
+                error=note,
+                cause=cause,
+            )
+        )
 
     def _stop_media(self) -> None:
         if self.rtp is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from shared.sip.errors import SipParseError
+from shared.sip.numbers import MAX_CSEQ, parse_uint
 from shared.sip.uri import header_tag, split_unquoted
 from shared.sip.via import Via, parse_via, top_branch
 
@@ -148,9 +149,7 @@ class SipMessage:
         if value is None:
             raise SipParseError("missing CSeq")
         number, _, method = value.strip().partition(" ")
-        if not number.isdigit():
-            raise SipParseError(f"invalid CSeq {value!r}")
-        return int(number), method.strip().upper()
+        return parse_uint(number, "CSeq", MAX_CSEQ), method.strip().upper()
 
     @property
     def cseq_method(self) -> str:

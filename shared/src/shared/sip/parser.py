@@ -7,8 +7,14 @@ minimum: header lines become (name, value) pairs; nothing else is parsed until a
 
 from __future__ import annotations
 
+import re
+
 from shared.sip.errors import SipParseError
 from shared.sip.message import Headers, SipRequest, SipResponse
+from shared.sip.numbers import MAX_CONTENT_LENGTH, parse_uint
+
+# RFC 3261 section 25.1 token, ASCII only: a method is echoed into CSeq and logs.
+_TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 
 
 def _split_head_body(data: bytes) -> tuple[bytes, bytes]:
@@ -47,18 +53,23 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
             raise SipParseError(f"header line without colon: {line[:80]!r}")
         items.append((name.strip(), value.strip()))
     headers = Headers(items)
-    if body:
-        length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) < len(body):
-            body = body[: int(length)]
+    length_text = headers.get("content-length")
+    if length_text is not None:
+        # RFC 3261 section 18.3: over UDP a shorter Content-Length truncates the body
+        length = parse_uint(length_text.strip(), "Content-Length", MAX_CONTENT_LENGTH)
+        if length < len(body):
+            body = body[:length]
     if start.startswith("SIP/"):
         parts = start.split(" ", 2)
-        if len(parts) < 2 or not parts[1].isdigit() or len(parts[1]) != 3:
+        if len(parts) < 2 or len(parts[1]) != 3:
             raise SipParseError(f"invalid status line: {start[:80]!r}")
+        code = parse_uint(parts[1], "status code", 699, minimum=100)
         if parts[0].upper() != "SIP/2.0":
-            raise SipParseError(f"unsupported SIP version: {parts[0]!r}")
-        return SipResponse(int(parts[1]), parts[2].strip() if len(parts) > 2 else "", headers, body)
+            raise SipParseError(f"unsupported SIP version: {parts[0][:20]!r}")
+        return SipResponse(code, parts[2].strip() if len(parts) > 2 else "", headers, body)
     parts = start.split()
     if len(parts) != 3 or parts[2].upper() != "SIP/2.0":
         raise SipParseError(f"invalid request line: {start[:80]!r}")
+    if not _TOKEN_RE.fullmatch(parts[0]):
+        raise SipParseError(f"invalid method: {parts[0][:20]!r}")
     return SipRequest(parts[0], parts[1], headers, body)

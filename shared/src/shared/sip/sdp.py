@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from shared.sip.errors import SipParseError
+from shared.sip.numbers import MAX_PAYLOAD_TYPE, is_ascii_digits, parse_port
+from shared.sip.uri import is_ip_literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,48 @@ def build_offer(
     return "\r\n".join(lines) + "\r\n"
 
 
+# RFC 3264 section 6.1: what an answer says to each offered direction.
+MIRRORED_DIRECTION = {
+    "sendrecv": "sendrecv",
+    "sendonly": "recvonly",
+    "recvonly": "sendonly",
+    "inactive": "inactive",
+}
+
+
+def build_answer(
+    address: str,
+    port: int,
+    *,
+    session_id: int,
+    version: int,
+    codec: Codec | None,
+    telephone_event_pt: int | None,
+    direction: str,
+    ptime: int = 20,
+) -> str:
+    """An answer with one audio m-line: the codec kept, `port` 0 for a refused stream."""
+    family = "IP6" if ":" in address else "IP4"
+    formats = [str(codec.payload_type)] if codec is not None else ["0"]
+    if telephone_event_pt is not None and codec is not None:
+        formats.append(str(telephone_event_pt))
+    lines = [
+        "v=0",
+        f"o=- {session_id} {version} IN {family} {address}",
+        "s=-",
+        f"c=IN {family} {address}",
+        "t=0 0",
+        f"m=audio {port} RTP/AVP {' '.join(formats)}",
+    ]
+    if codec is not None:
+        lines.append(f"a=rtpmap:{codec.payload_type} {codec.name}/{codec.clock_rate}")
+    if telephone_event_pt is not None and codec is not None:
+        lines.append(f"a=rtpmap:{telephone_event_pt} telephone-event/8000")
+        lines.append(f"a=fmtp:{telephone_event_pt} 0-16")
+    lines += [f"a={direction}", f"a=ptime:{ptime}"]
+    return "\r\n".join(lines) + "\r\n"
+
+
 @dataclass(frozen=True, slots=True)
 class MediaDescription:
     """The remote side's audio stream as read from its SDP."""
@@ -81,6 +125,13 @@ class MediaDescription:
     @property
     def usable(self) -> bool:
         return self.port != 0 and self.codec is not None and self.address not in ("0.0.0.0", "::")
+
+
+def _payload_types(fields: Sequence[str]) -> Iterator[int]:
+    """RTP/AVP formats are payload type numbers 0-127; anything else is skipped."""
+    for field in fields:
+        if is_ascii_digits(field) and len(field) <= 3 and int(field) <= MAX_PAYLOAD_TYPE:
+            yield int(field)
 
 
 def parse_sdp(text: str, offered: Sequence[Codec] = SUPPORTED_CODECS) -> MediaDescription:
@@ -107,16 +158,20 @@ def parse_sdp(text: str, offered: Sequence[Codec] = SUPPORTED_CODECS) -> MediaDe
             in_audio = bool(fields) and fields[0] == "audio"
             if in_audio:
                 seen_audio = True
-                if len(fields) < 4 or not fields[1].split("/")[0].isdigit():
-                    raise SipParseError(f"invalid m-line: {line!r}")
-                port = int(fields[1].split("/")[0])
-                payloads = tuple(int(f) for f in fields[3:] if f.isdigit())
+                if len(fields) < 4:
+                    raise SipParseError(f"invalid m-line: {line[:80]!r}")
+                port = parse_port(fields[1].split("/")[0], "m-line port")
+                payloads = tuple(_payload_types(fields[3:]))
             continue
         if kind == "c":
             fields = value.split()
             if len(fields) < 3:
                 raise SipParseError(f"invalid c-line: {line!r}")
             conn = fields[2].split("/")[0]
+            if "%" in conn or not is_ip_literal(conn):
+                # A host name would need a DNS lookup per call on the media path; RFC 3264
+                # answers from carriers carry addresses, so a name is refused outright.
+                raise SipParseError(f"c= address is not an IP literal: {conn[:80]!r}")
             if in_audio:
                 media_address = conn
             elif not seen_audio:
@@ -134,9 +189,9 @@ def parse_sdp(text: str, offered: Sequence[Codec] = SUPPORTED_CODECS) -> MediaDe
             continue
         elif name == "rtpmap":
             pt_text, _, encoding = attr.partition(" ")
-            if pt_text.isdigit():
+            if is_ascii_digits(pt_text) and len(pt_text) <= 3:
                 rtpmap[int(pt_text)] = encoding.strip()
-        elif name == "ptime" and attr.strip().isdigit():
+        elif name == "ptime" and is_ascii_digits(attr.strip()) and len(attr.strip()) <= 4:
             ptime = int(attr.strip())
     if not seen_audio:
         raise SipParseError("SDP has no audio stream")

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from shared.sip.errors import SipError, TransportError
+from shared.sip.errors import SipError, SipParseError, TransportError
+from shared.sip.guard import ThrottledLog
 from shared.sip.ids import new_tag
 from shared.sip.message import SipMessage, SipRequest, SipResponse, build_response
 from shared.sip.parser import parse_message
@@ -48,6 +49,7 @@ class TransportStats:
     parse_errors: int = 0
     unmatched_responses: int = 0
     requests: int = 0
+    handler_errors: int = 0
 
 
 class UdpTransport(asyncio.DatagramProtocol):
@@ -69,6 +71,7 @@ class UdpTransport(asyncio.DatagramProtocol):
         self.request_handler: RequestHandler = default_request_handler
         self.stats = TransportStats()
         self._closed = asyncio.Event()
+        self._handler_errors = ThrottledLog(log, "sip.dispatch")
 
     @classmethod
     async def create(
@@ -140,6 +143,10 @@ class UdpTransport(asyncio.DatagramProtocol):
             self.stats.parse_errors += 1
             log.debug("unparsable datagram from %s: %s", peer, exc)
             return
+        except Exception as exc:  # a parser bug: drop this datagram, keep the socket
+            self.stats.handler_errors += 1
+            self._handler_errors.contained(exc, f"parsing a datagram from {peer[0]}:{peer[1]}")
+            return
         try:
             if isinstance(message, SipResponse):
                 self._dispatch_response(message, peer)
@@ -148,6 +155,10 @@ class UdpTransport(asyncio.DatagramProtocol):
         except SipError as exc:
             self.stats.parse_errors += 1
             log.debug("malformed message from %s: %s", peer, exc)
+        except Exception as exc:
+            # A bug met by one message (ours or a peer's oddity) must not stop the others.
+            self.stats.handler_errors += 1
+            self._handler_errors.contained(exc, f"message from {peer[0]}:{peer[1]}")
 
     def _dispatch_response(self, response: SipResponse, peer: Address) -> None:
         via = response.headers.get("via")
@@ -165,6 +176,7 @@ class UdpTransport(asyncio.DatagramProtocol):
 
     def _dispatch_request(self, request: SipRequest, peer: Address) -> None:
         self.stats.requests += 1
+        _check_request(request)
         dialog = self._dialogs.get(request.call_id)
         if dialog is not None:
             dialog.on_request(request, peer)
@@ -213,6 +225,17 @@ class UdpTransport(asyncio.DatagramProtocol):
     async def wait_closed(self) -> None:
         if self._transport is not None:
             await self._closed.wait()
+
+
+def _check_request(request: SipRequest) -> None:
+    """RFC 3261 section 8.1.1: a request lacking these cannot be answered; raise to drop it."""
+    for name in ("from", "to", "call-id"):
+        if not request.headers.get(name):
+            raise SipParseError(f"request without {name}")
+    if not request.vias:
+        raise SipParseError("request without Via")
+    if request.cseq[1] != request.method.upper():
+        raise SipParseError("CSeq method differs from the request method")
 
 
 def _raise_rcvbuf(sock: socket.socket, size: int) -> None:

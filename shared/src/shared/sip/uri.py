@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from shared.sip.errors import SipParseError
+from shared.sip.numbers import MAX_PORT, parse_uint
 
 Params = dict[str, str | None]
 
@@ -100,12 +101,7 @@ def split_host_port(text: str) -> tuple[str, int | None]:
 
 
 def _parse_port(port_text: str, context: str) -> int:
-    if not port_text.isdigit():
-        raise SipParseError(f"invalid port in {context!r}")
-    port = int(port_text)
-    if not 0 < port < 65536:
-        raise SipParseError(f"port out of range in {context!r}")
-    return port
+    return parse_uint(port_text, f"port in {context[:80]!r}", MAX_PORT, minimum=1)
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from shared.sip.errors import SipParseError
+from shared.sip.numbers import MAX_PORT, parse_uint
 from shared.sip.uri import Params, format_host_port, format_params, parse_params, split_host_port
 
 # LWS is allowed around the slashes of the sent-protocol, so match it loosely.
@@ -31,7 +32,12 @@ class Via:
     def rport(self) -> int | None:
         """The port the server saw us on (None when absent or left empty by the request)."""
         value = self.params.get("rport")
-        return int(value) if value and value.isdigit() else None
+        if not value:
+            return None
+        try:
+            return parse_uint(value, "rport", MAX_PORT, minimum=1)
+        except SipParseError:
+            return None
 
     def __str__(self) -> str:
         sent_by = format_host_port(self.host, self.port)

@@ -63,7 +63,9 @@ class EndCause(StrEnum):
     REMOTE_BYE = "remote_bye"
     LOCAL_BYE = "local_bye"
     MAX_DURATION = "max_duration"  # we sent BYE at CALL_MAX_DURATION
-    ORPHANED = "orphaned"  # the replica holding the dialog died
+    ORPHANED = "orphaned"  # the replica holding the dialog died; nobody could BYE it
+    RTP_TIMEOUT = "rtp_timeout"  # we sent BYE: no RTP for CALL_MANAGER_RTP_TIMEOUT
+    REPLICA_LOST = "replica_lost"  # a survivor sent BYE for a dead replica's dialog
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +93,15 @@ def hangup_reason(end: CallEnd) -> str:
         return "noanswer"
     if cause in (EndCause.REMOTE_BYE, EndCause.LOCAL_BYE):
         return "normal"
-    if cause is EndCause.MAX_DURATION:
+    if cause in (EndCause.MAX_DURATION, EndCause.RTP_TIMEOUT):
         return "timeout"
-    return "failed"  # UNREACHABLE, ORPHANED
+    return "failed"  # UNREACHABLE, ORPHANED, REPLICA_LOST
+
+
+def hangup_cause(end: CallEnd) -> str:
+    """The exact cause, stored as `metadata.hangup_cause`: `hangup_reason` keeps the
+    contract's seven values, so several causes share one (timeout: max duration or RTP)."""
+    return end.cause.value
 
 
 def hangup_by(end: CallEnd) -> str:

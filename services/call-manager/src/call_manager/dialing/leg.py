@@ -25,6 +25,7 @@ class LegEndKind(StrEnum):
     REMOTE_BYE = "remote_bye"  # the carrier's BYE, answered 200
     LOCAL_BYE = "local_bye"  # our BYE completed (any final response or timeout)
     UNREACHABLE = "unreachable"  # resolution or transport failure, or no response (Timer B)
+    MEDIA_TIMEOUT = "media_timeout"  # answered, then BYEd by us: no RTP came in for too long
 
 
 @dataclass(frozen=True, slots=True)

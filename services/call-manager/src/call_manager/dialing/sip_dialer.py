@@ -59,6 +59,8 @@ def leg_event(event: CallEvent) -> LegEvent | None:
         end = LegEndKind.CANCELED
     elif kind is CallEventKind.REMOTE_HANGUP:
         end = LegEndKind.REMOTE_BYE
+    elif event.cause == "rtp_timeout":
+        end = LegEndKind.MEDIA_TIMEOUT
     else:
         end = LegEndKind.LOCAL_BYE
     return LegEvent(LegEventKind.ENDED, code, end, detail)
@@ -126,8 +128,10 @@ class SipDialer:
         media_host: str | None = None,
         rtp_port_range: tuple[int, int] | None = None,
         ticker: RtpTicker | None = None,
+        rtp_timeout: float = 0.0,
     ) -> None:
         self.transport = transport
+        self.rtp_timeout = rtp_timeout
         self.resolver = resolver
         self.timers = timers
         self.media_host = media_host
@@ -157,6 +161,7 @@ class SipDialer:
             rtp_port_range=self.rtp_port_range,
             ticker=self.ticker,
             on_event=forward,
+            rtp_timeout=self.rtp_timeout,
         )
         leg = SipLeg(call, listener)
         holder.append(leg)

@@ -23,7 +23,7 @@ from call_manager.live.groups import GroupCoordinator, GroupState
 from call_manager.models import call_wire
 from call_manager.planning.plan import CallPlan
 from call_manager.planning.template import CallTemplate
-from call_manager.repositories.calls import CallRepository
+from call_manager.repositories.calls import CallRepository, with_hangup_cause
 
 log = structlog.get_logger("call.live")
 
@@ -135,6 +135,7 @@ class LiveCalls:
         if end is not None:
             values["hangup_by"] = states.hangup_by(end)
             values["hangup_reason"] = states.hangup_reason(end)
+            values["metadata"] = with_hangup_cause(states.hangup_cause(end))
         async with self._sessions() as session, session.begin():
             row = await CallRepository(session).move(call_id, status, values)
             if row is not None:

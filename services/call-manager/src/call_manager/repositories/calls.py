@@ -21,6 +21,11 @@ def call_not_found(call_id: str) -> AppError:
     return not_found("CALL_NOT_FOUND", f"call {call_id} not found")
 
 
+def with_hangup_cause(cause: str) -> Any:
+    """`metadata` with `hangup_cause` set, the rest kept (a SET expression)."""
+    return calls.c.metadata.op("||")(func.jsonb_build_object("hangup_cause", cause))
+
+
 class CallRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
