@@ -202,3 +202,43 @@ async def test_server_survives_a_broker_connection_drop(
     finally:
         await server.stop()
         await connection.close()
+
+
+async def test_calls_in_flight_fail_at_once_when_the_broker_connection_drops(
+    proxy: TcpProxy, gated_server: tuple[str, Gate], platform_env: dict[str, Any]
+) -> None:
+    """Their replies would go to a reply queue that died with the connection: 503 now, not
+    a 504 after the whole deadline (30 s for carrier setup)."""
+    queue, gate = gated_server
+    connection = await connect(proxy.url(platform_env["AMQP_URL"]), "tests-in-flight")
+    client = RpcClient(connection, "tests-in-flight", default_timeout=30.0)
+    await client.start()
+    try:
+        calls = [
+            asyncio.create_task(client.request(queue, "GET", f"/v1/slow?n={i}")) for i in range(3)
+        ]
+        # prefetch 1: the first is in the handler, the other two wait in the queue.
+        await eventually(lambda: _ready(gate.calls == ["0"]), 5.0, message="first call handled")
+        started = time.perf_counter()
+        await proxy.sever()
+        results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5.0)
+        elapsed = time.perf_counter() - started
+        assert elapsed < 2.0, f"calls in flight took {elapsed:.2f} s to fail"
+        for result in results:
+            assert isinstance(result, AppError), result
+            assert result.http_status == 503
+            assert result.reason == "BROKER_UNAVAILABLE"
+        proxy.restore()
+        gate.open.set()
+
+        async def answered() -> dict[str, Any] | None:
+            try:
+                return dict(await client.request(queue, "GET", "/v1/slow?n=after", timeout=1.0))
+            except AppError:
+                return None
+
+        reply = await eventually(answered, 20.0, interval=0.2, message="RPC after reconnect")
+        assert reply == {"n": "after"}
+    finally:
+        await client.stop()
+        await connection.close()

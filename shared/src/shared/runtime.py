@@ -9,6 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable
 
 import structlog
+import uvloop
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 from sqlalchemy import text
@@ -131,3 +132,10 @@ async def run_until_signal(app: ServiceApp) -> None:
     finally:
         log.info("service_stopping")
         await app.stop()
+
+
+def serve(app: ServiceApp) -> None:
+    """Run a service until SIGTERM/SIGINT on the event loop its settings choose."""
+    factory = uvloop.new_event_loop if app.settings.event_loop == "uvloop" else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(run_until_signal(app))

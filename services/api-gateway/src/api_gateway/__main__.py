@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 from shared.logging import configure_logging
-from shared.runtime import run_until_signal
+from shared.runtime import serve
 
 from api_gateway.app import GatewayApp, migrate
 from api_gateway.cli import cli
@@ -23,7 +22,7 @@ def main() -> None:
     if command == "migrate":
         migrate(settings)
     elif command == "serve":
-        asyncio.run(run_until_signal(GatewayApp(settings)))
+        serve(GatewayApp(settings))
     else:
         sys.exit(
             "usage: python -m api_gateway "

@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+import orjson
 from aiohttp import web
 from shared.errors import AppError, ErrorStatus, invalid_argument
 from shared.pagination import parse_page_size, parse_page_token
@@ -57,4 +58,9 @@ def page_query(request: web.Request) -> dict[str, str]:
 
 
 def reply(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda v: json.dumps(v, default=str))
+    # orjson straight to bytes: json.dumps then encode was a visible share of a GET's CPU.
+    return web.Response(body=encode_json(data), status=status, content_type="application/json")
+
+
+def encode_json(data: Any) -> bytes:
+    return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 from shared.logging import configure_logging
-from shared.runtime import run_until_signal
+from shared.runtime import serve
 
 from call_manager.app import CallManagerApp, migrate
 from call_manager.settings import SERVICE, Settings
@@ -19,7 +18,7 @@ def main() -> None:
     if command == "migrate":
         migrate(settings)
     elif command == "serve":
-        asyncio.run(run_until_signal(CallManagerApp(settings)))
+        serve(CallManagerApp(settings))
     else:
         sys.exit(f"usage: python -m call_manager [serve|migrate], not {command!r}")
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 from shared.logging import configure_logging
-from shared.runtime import run_until_signal
+from shared.runtime import serve
 
 from health_checker.app import HealthCheckerApp, migrate
 from health_checker.gc_tuning import tune_gc
@@ -21,7 +20,7 @@ def main() -> None:
         migrate(settings)
     elif command == "serve":
         tune_gc()  # process-wide, so here and not in the app (tests run apps in-process)
-        asyncio.run(run_until_signal(HealthCheckerApp(settings)))
+        serve(HealthCheckerApp(settings))
     else:
         sys.exit(f"usage: python -m health_checker [serve|migrate], not {command!r}")
 

@@ -4,29 +4,32 @@ Request queues are auto-delete (not durable, unlike VoIPbin's): a request is wor
 after its caller's deadline, and when no replica consumes, the queue disappears so the
 caller's `mandatory` publish is returned at once (503) instead of waiting for a timeout.
 Replicas consume the same queue as competing consumers.
+
+Like the client, the hot path is aiormq's: one task per request, the reply published and the
+request acked without waiting for a drain (the event loop sends both in one write), and no
+publisher confirms on replies (a lost reply is the caller's 504 either way, and each confirm
+cost the broker and this process a frame and a future). aio-pika's robust channel restores
+the queue and QoS after a reconnect; `_reopened` consumes again on the new channel.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
+from typing import Any, cast
 
-import aio_pika
+import aiormq
+import aiormq.abc
 import structlog
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+from pamqp.commands import Basic
 from pydantic import ValidationError
 
 from shared.errors import AppError, ErrorStatus
 from shared.metrics import RPC_SERVER_REQUESTS, RPC_SERVER_SECONDS
-from shared.rpc.envelope import RpcRequest, RpcResponse
+from shared.rpc.envelope import RpcRequest, encode
 from shared.rpc.router import Reply, Router, RpcContext
 
 log = structlog.get_logger("rpc.server")
-
-
-def encode(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), default=str).encode()
 
 
 class RpcServer:
@@ -41,23 +44,40 @@ class RpcServer:
         self.queue_name = queue_name
         self._router = router
         self._prefetch = prefetch
-        self._channel: AbstractChannel | None = None
+        self._channel: AbstractRobustChannel | None = None
 
     async def start(self) -> None:
-        self._channel = await self._connection.channel()
-        await self._channel.set_qos(prefetch_count=self._prefetch)
-        queue = await self._channel.declare_queue(self.queue_name, durable=False, auto_delete=True)
-        await queue.consume(self._on_message)
+        channel = self._connection.channel(publisher_confirms=False)
+        await channel.initialize()
+        self._channel = channel
+        await channel.set_qos(prefetch_count=self._prefetch)
+        await channel.declare_queue(self.queue_name, durable=False, auto_delete=True)
+        channel.reopen_callbacks.add(self._reopened)
+        await self._consume()
+
+    async def _consume(self) -> None:
+        assert self._channel is not None
+        underlay = await self._channel.get_underlay_channel()
+        await underlay.basic_consume(self.queue_name, self._on_message)
+
+    async def _reopened(self, *_: Any) -> None:
+        try:
+            await self._consume()
+        except Exception:
+            log.warning("rpc_consume_failed", queue=self.queue_name, exc_info=True)
 
     async def stop(self) -> None:
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+    async def _on_message(self, message: aiormq.abc.DeliveredMessage) -> None:
         started = time.perf_counter()
         structlog.contextvars.clear_contextvars()
         route_label = "unmatched"
         method = "?"
+        status = 500
+        data: Any
+        properties = message.header.properties
         try:
             request = RpcRequest.model_validate_json(message.body)
             method = request.method
@@ -74,50 +94,59 @@ class RpcServer:
                 data=request.data,
                 request_id=request.request_id,
                 publisher=request.publisher,
-                message_id=message.message_id,
-                redelivered=bool(message.redelivered),
+                message_id=properties.message_id,
+                redelivered=isinstance(message.delivery, Basic.Deliver)
+                and bool(message.delivery.redelivered),
             )
             result = await route.handler(ctx)
             reply = result if isinstance(result, Reply) else Reply(data=result)
-            response = RpcResponse(status_code=reply.status_code, data=reply.data)
+            status, data = reply.status_code, reply.data
         except AppError as err:
-            response = RpcResponse(status_code=err.http_status, data=err.to_dict())
+            status, data = err.http_status, err.to_dict()
             if err.http_status >= 500:
                 log.warning("rpc_failed", reason=err.reason, message=err.message)
         except ValidationError as exc:
             bad = AppError(
                 ErrorStatus.INVALID_ARGUMENT, "INVALID_ENVELOPE", f"bad RPC envelope: {exc}"
             )
-            response = RpcResponse(status_code=400, data=bad.to_dict())
+            status, data = 400, bad.to_dict()
         except Exception:
             # The cause stays in our logs; the caller learns only that it failed.
             log.exception("rpc_handler_crashed")
             crash = AppError(ErrorStatus.INTERNAL, "INTERNAL", "internal error")
-            response = RpcResponse(status_code=500, data=crash.to_dict())
-        await self._reply(message, response)
-        RPC_SERVER_REQUESTS.labels(
-            self.queue_name, method, route_label, str(response.status_code)
-        ).inc()
+            status, data = 500, crash.to_dict()
+        await self._reply(message, status, data)
+        RPC_SERVER_REQUESTS.labels(self.queue_name, method, route_label, str(status)).inc()
         RPC_SERVER_SECONDS.labels(self.queue_name, route_label).observe(
             time.perf_counter() - started
         )
 
-    async def _reply(self, message: AbstractIncomingMessage, response: RpcResponse) -> None:
-        assert self._channel is not None
+    async def _reply(self, message: aiormq.abc.DeliveredMessage, status: int, data: Any) -> None:
+        # The concrete aiormq channel: its publish can skip waiting for a drain.
+        channel = cast(aiormq.Channel, message.channel)
+        properties = message.header.properties
         try:
-            if message.reply_to:
-                await self._channel.default_exchange.publish(
-                    aio_pika.Message(
-                        body=response.model_dump_json().encode(),
+            if properties.reply_to:
+                body = encode(
+                    {"status_code": status, "data_type": "application/json", "data": data}
+                )
+                await channel.basic_publish(
+                    body,
+                    routing_key=properties.reply_to,
+                    properties=Basic.Properties(
                         content_type="application/json",
-                        correlation_id=message.correlation_id,
-                        delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
+                        correlation_id=properties.correlation_id,
+                        delivery_mode=1,
                     ),
-                    routing_key=message.reply_to,
-                    mandatory=False,
+                    wait=False,
                 )
         except Exception:
             log.exception("rpc_reply_failed")
-        finally:
-            # Ack after replying: a crash before this point redelivers the request.
-            await message.ack()
+        # Ack after replying: a crash before this point redelivers the request.
+        tag = message.delivery_tag
+        if tag is not None and not channel.is_closed:
+            try:
+                await channel.basic_ack(tag, wait=False)
+            except Exception:
+                # The channel closed under us: the broker redelivers the request.
+                log.warning("rpc_ack_failed", exc_info=True)
