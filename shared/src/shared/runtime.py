@@ -62,7 +62,7 @@ class ServiceApp:
         self._stoppers.append(stopper)
 
     async def start(self) -> None:
-        self._engine = create_engine(self.settings.database_url)
+        self._engine = create_engine(self.settings.database_url, self.settings.db_pool_size)
         try:
             async with self._engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))

@@ -28,6 +28,9 @@ class CommonSettings(BaseSettings):
     event_loop: Literal["uvloop", "asyncio"] = Field(
         default="uvloop", validation_alias="EVENT_LOOP"
     )
+    # PostgreSQL connections each process keeps (no overflow): replicas x this, summed over
+    # the services, must stay under the server's max_connections (or a pooler's limit).
+    db_pool_size: int = Field(default=10, ge=1, le=100, validation_alias="DB_POOL_SIZE")
 
     def request_queue(self, service: str) -> str:
         return f"{self.queue_prefix}.{service}.request"
