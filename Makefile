@@ -11,7 +11,7 @@ export UV_PYTHON := 3.11
 # mypy gets files, not packages: service folders have dashes and migrations repeat names.
 TYPED_FILES = $(shell find shared services tests scripts benchmarks -name '*.py' -not -path '*/migrations/*' 2>/dev/null | sort)
 
-.PHONY: install system-tools run migrate test unit lint bench fuzz clean
+.PHONY: install system-tools run migrate test unit lint bench fuzz chaos clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -47,6 +47,12 @@ fuzz: install
 	cd $$(mktemp -d) && for target in sip sdp; do \
 		$(CURDIR)/$(VENV_PY) $(CURDIR)/shared/fuzz/run.py $$target -max_total_time=$(FUZZ_SECONDS) \
 			-print_final_stats=1 || exit 1; done
+
+# Multi-replica fault suite (not part of `make test`): restarts the local PostgreSQL and
+# RabbitMQ in two of its scenarios. `make chaos CHAOS=kill-call-manager,partition-api-gateway`
+# runs some of them.
+chaos: install
+	$(VENV_PY) scripts/run_chaos.py
 
 clean:
 	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache

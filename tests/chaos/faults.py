@@ -1,0 +1,92 @@
+"""The faults: each injects, waits, and heals (always, in a `finally`), and returns when it
+was injected and when it ended, so recovery is measured from there."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+
+from tests.chaos.platform import Platform, Replica
+
+RESTART_DELAY = 1.0  # like a kubelet restarting a crashed container (no back-off yet)
+PARTITION_SECONDS = 5.0
+BACKEND_OUTAGE_SECONDS = 3.0  # kept short: other suites share the servers
+
+
+@dataclass
+class FaultClock:
+    injected: float = 0.0
+    healed: float = 0.0  # the backend or link is back, or the killed process was restarted
+    # Whose readiness tells the fault is over: the restarted replica, or every replica.
+    replicas: list[Replica] | None = None
+
+
+async def kill9(platform: Platform, replica: Replica) -> FaultClock:
+    """SIGKILL one replica, restart it a second later (a new process, a new replica id)."""
+    clock = FaultClock(injected=time.monotonic(), replicas=[replica])
+    replica.kill9()
+    assert replica.process is not None
+    await replica.process.wait()
+    try:
+        await asyncio.sleep(RESTART_DELAY)
+    finally:
+        await platform.restart(replica)
+        clock.healed = time.monotonic()
+    return clock
+
+
+async def partition(replica: Replica) -> FaultClock:
+    """Cut one replica off from RabbitMQ for PARTITION_SECONDS (its TCP proxy refuses)."""
+    assert replica.proxy is not None, f"{replica.label} has no proxy"
+    clock = FaultClock(injected=time.monotonic(), replicas=[replica])
+    await replica.proxy.sever()
+    try:
+        await asyncio.sleep(PARTITION_SECONDS)
+    finally:
+        replica.proxy.restore()
+        clock.healed = time.monotonic()
+    return clock
+
+
+def _run(*command: str, timeout: float = 60.0) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
+
+
+async def rabbitmq_restart() -> FaultClock:
+    """`rabbitmqctl stop_app`, a short outage, `start_app` (always, in the finally)."""
+    clock = FaultClock(injected=time.monotonic())
+    await asyncio.to_thread(_run, "rabbitmqctl", "stop_app")
+    try:
+        await asyncio.sleep(BACKEND_OUTAGE_SECONDS)
+    finally:
+        await asyncio.to_thread(_run, "rabbitmqctl", "start_app")
+        clock.healed = time.monotonic()
+    return clock
+
+
+def _pg_version() -> str:
+    versions = sorted(os.listdir("/etc/postgresql"))
+    if not versions:
+        raise RuntimeError("no cluster under /etc/postgresql")
+    return versions[-1]
+
+
+def _pg(action: str) -> None:
+    _run("pg_ctlcluster", "--skip-systemctl-redirect", _pg_version(), "main", action, timeout=90)
+
+
+async def postgresql_restart() -> FaultClock:
+    """Stop the PostgreSQL cluster (fast mode), a short outage, start it (in the finally)."""
+    clock = FaultClock(injected=time.monotonic())
+    await asyncio.to_thread(_pg, "stop")
+    try:
+        await asyncio.sleep(BACKEND_OUTAGE_SECONDS)
+    finally:
+        await asyncio.to_thread(_pg, "start")
+        clock.healed = time.monotonic()
+    return clock
