@@ -27,6 +27,7 @@ class FaultClock:
 async def kill9(platform: Platform, replica: Replica) -> FaultClock:
     """SIGKILL one replica, restart it a second later (a new process, a new replica id)."""
     clock = FaultClock(injected=time.monotonic(), replicas=[replica])
+    replica.held = True
     replica.kill9()
     assert replica.process is not None
     await replica.process.wait()
@@ -34,6 +35,7 @@ async def kill9(platform: Platform, replica: Replica) -> FaultClock:
         await asyncio.sleep(RESTART_DELAY)
     finally:
         await platform.restart(replica)
+        replica.held = False
         clock.healed = time.monotonic()
     return clock
 

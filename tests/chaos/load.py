@@ -3,7 +3,9 @@
 - writers: POST /v1.0/providers then DELETE it, in a closed loop, through whichever gateway
   replicas are ready (a client-side stand-in for a Kubernetes Service: a gateway leaves the
   set when its /readyz fails, checked every second, like a readiness probe);
-- callers: POST /v1.0/calls to a number routed to a sipp carrier, hold, then hang up;
+- callers: POST /v1.0/calls to a number routed to a sipp carrier; half of them hang up over
+  the API after `hold` seconds, the other half leave the call to CALL_MAX_DURATION (so a
+  killed replica's calls have no API hangup to rescue them);
 - probe targets: UDP sockets that answer SIP OPTIONS with 200 and note when each was probed;
 - an audit queue: a durable queue bound to provider-manager's event exchange, counting the
   provider_created events, to compare with the 200 replies.
@@ -109,6 +111,7 @@ class Load:
         writers: int,
         callers: int,
         hold: float,
+        max_duration: float,
     ) -> None:
         self.platform = platform
         self.gateways = Gateways(platform.of("api-gateway"))
@@ -118,6 +121,7 @@ class Load:
         self.writers = writers
         self.callers = callers
         self.hold = hold
+        self.max_duration = max_duration
         self.window = Window()
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -137,7 +141,9 @@ class Load:
         self.gateways.start()
         self._stop.clear()
         self._tasks = [asyncio.create_task(self._writer()) for _ in range(self.writers)]
-        self._tasks += [asyncio.create_task(self._caller()) for _ in range(self.callers)]
+        self._tasks += [
+            asyncio.create_task(self._caller(hang_up=i % 2 == 0)) for i in range(self.callers)
+        ]
 
     async def stop(self) -> None:
         self._stop.set()
@@ -196,7 +202,7 @@ class Load:
                     self.admin_headers,
                 )
 
-    async def _caller(self) -> None:
+    async def _caller(self, hang_up: bool) -> None:
         while not self._stop.is_set():
             window = self.window
             body = {
@@ -211,6 +217,9 @@ class Load:
                 continue
             call_id = str(data["calls"][0]["id"])
             window.call_ids.add(call_id)
+            if not hang_up:
+                await asyncio.sleep(self.max_duration + 1)
+                continue
             await asyncio.sleep(self.hold)
             await self._request(
                 "call hangup", "POST", f"/v1.0/calls/{call_id}/hangup", self.caller_headers

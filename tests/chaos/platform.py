@@ -93,6 +93,8 @@ class Replica:
     http_port: int = 0  # gateways only
     started_at: float = 0.0
     restarts: int = 0
+    crashes: int = 0  # exits we did not cause, restarted by the supervisor
+    held: bool = False  # kept down on purpose (a kill -9 scenario): not restarted
     cpu_samples: list[tuple[float, float, int]] = field(default_factory=list)
 
     @property
@@ -174,6 +176,7 @@ class Platform:
         self.queue_prefix = f"chaos-{self.run_id}"
         self.default_route_customer = str(uuid.uuid4())
         self.replicas: list[Replica] = []
+        self._supervisor: asyncio.Task[None] | None = None
 
     @property
     def settings_note(self) -> str:
@@ -198,7 +201,7 @@ class Platform:
                 "PYTHONUNBUFFERED": "1",
                 # Eight processes share a PostgreSQL whose max_connections other suites
                 # use too: a small pool each (production sizes it per replica count).
-                "DB_POOL_SIZE": os.environ.get("CHAOS_DB_POOL_SIZE", "4"),
+                "DB_POOL_SIZE": os.environ.get("CHAOS_DB_POOL_SIZE", "2"),
             }
         )
         return env
@@ -227,7 +230,20 @@ class Platform:
                 self.replicas.append(replica)
         for replica in self.replicas:
             await replica.start()
-        await self.wait_ready(90)
+        self._supervisor = asyncio.create_task(self._supervise())
+        await self.wait_ready(120)
+
+    async def _supervise(self) -> None:
+        """Restart a replica that exited on its own, a second later (a kubelet would too),
+        e.g. when the shared PostgreSQL refused it a connection at start."""
+        while True:
+            await asyncio.sleep(0.5)
+            for replica in self.replicas:
+                if replica.process is not None and not replica.alive and not replica.held:
+                    replica.crashes += 1
+                    await asyncio.sleep(1.0)
+                    if not replica.alive and not replica.held:
+                        await replica.start()
 
     async def _replica(self, service: str, name: str) -> Replica:
         env = self.base_env()
@@ -272,15 +288,14 @@ class Platform:
         start = time.monotonic()
         async with aiohttp.ClientSession() as session:
             while True:
-                dead = [r.label for r in wanted if r.process is not None and not r.alive]
-                if dead:
-                    raise RuntimeError(f"{', '.join(dead)} exited; see {self.workdir}")
                 states = await asyncio.gather(*(r.ready(session) for r in wanted))
                 if all(states):
                     return time.monotonic() - start
                 if time.monotonic() - start > timeout:
                     late = [r.label for r, ok in zip(wanted, states, strict=True) if not ok]
-                    raise RuntimeError(f"not ready after {timeout:.0f} s: {', '.join(late)}")
+                    raise RuntimeError(
+                        f"not ready after {timeout:.0f} s: {', '.join(late)}; see {self.workdir}"
+                    )
                 await asyncio.sleep(0.2)
 
     async def restart(self, replica: Replica) -> None:
@@ -289,6 +304,10 @@ class Platform:
         await replica.start()
 
     async def stop(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
         for service in reversed(SERVICES):
             await asyncio.gather(*(r.stop() for r in self.of(service)))
         for replica in self.replicas:

@@ -45,14 +45,20 @@ from tests.chaos.load import (
     probe_figures,
     start_responders,
 )
-from tests.chaos.platform import ADMIN_PASSWORD, HEALTH_CHECKER_ENV, SERVICES, Platform
+from tests.chaos.platform import (
+    ADMIN_PASSWORD,
+    CALL_MANAGER_ENV,
+    HEALTH_CHECKER_ENV,
+    SERVICES,
+    Platform,
+)
 from tests.support.backends import resolve_backends
 
 SCENARIO_FILE = Path(__file__).resolve().parents[1] / "failover" / "scenarios" / "uas_answer.xml"
 SETTLE = 5.0  # load before the fault
 OBSERVE = 12.0  # load after the fault ended
 WRITERS = int(os.environ.get("CHAOS_WRITERS", "8"))
-CALLERS = int(os.environ.get("CHAOS_CALLERS", "4"))
+CALLERS = int(os.environ.get("CHAOS_CALLERS", "6"))
 PROBED = int(os.environ.get("CHAOS_PROBED_PROVIDERS", "30"))
 HOLD = 2.0  # seconds an answered call lasts before the caller hangs it up
 CUSTOMER_PASSWORD = "chaos-customer-password"
@@ -176,6 +182,7 @@ class Suite:
             writers=WRITERS,
             callers=CALLERS,
             hold=HOLD,
+            max_duration=float(CALL_MANAGER_ENV["CALL_MAX_DURATION"]),
         )
 
     async def _provider(self, name: str, hostname: str) -> str:
@@ -226,6 +233,7 @@ class Suite:
         window_start = time.monotonic()
         self.load.new_window()
         usage_before = {r.label: r.usage() for r in self.platform.replicas}
+        crashes_before = sum(r.crashes for r in self.platform.replicas)
         rss_peak: dict[str, int] = {}
         sampler = asyncio.create_task(self._sample_rss(rss_peak))
         await asyncio.sleep(SETTLE)
@@ -256,6 +264,7 @@ class Suite:
             )
         )
         figures["backend_down_s"] = self.watch.seconds_down(window_start, window_end)
+        figures["crash_restarts"] = sum(r.crashes for r in self.platform.replicas) - crashes_before
         figures["usage"] = _usage(usage_before, usage_after, rss_peak, window_end - window_start)
         scenario.figures = figures
         self.pending.append(asyncio.create_task(self._settle(scenario, window, carrier)))
@@ -281,8 +290,12 @@ class Suite:
             if tally.failures:
                 last_failure = max(last_failure, max(tally.failures))
         if clock is not None:
-            failed_after = max(0.0, last_failure - healed) if last_failure else 0.0
-            out["recovered_after_heal_s"] = round(failed_after, 1)
+            # Client-visible recovery: the last failed request, from the injection and from
+            # the moment the fault ended (restart done, link or backend back).
+            first = min((min(x.failures) for x in window.tallies.values() if x.failures), default=0)
+            out["failures_from_s"] = round(first - clock.injected, 1) if first else None
+            out["recovered_s"] = round(max(0.0, last_failure - clock.injected), 1)
+            out["recovered_after_heal_s"] = round(max(0.0, last_failure - healed), 1)
         out["_created"] = len(window.created_ids)
         out["_calls"] = len(window.call_ids)
         return out
@@ -354,9 +367,10 @@ def _print(figures: dict[str, Any]) -> None:
     lines = [f"\n== {figures['scenario']} ({figures['seconds']} s)"]
     if figures.get("fault_seconds"):
         lines.append(
-            f"   fault lasted {figures['fault_seconds']} s; ready again "
-            f"{figures['ready_after_s']} s after injection; last failure "
-            f"{figures.get('recovered_after_heal_s', 0)} s after the fault ended"
+            f"   fault lasted {figures['fault_seconds']} s; replica(s) ready again "
+            f"{figures['ready_after_s']} s after injection; clients recovered "
+            f"{figures['recovered_s']} s after injection "
+            f"({figures['recovered_after_heal_s']} s after the fault ended)"
         )
     for kind in ("provider POST", "provider DELETE", "call POST", "call hangup"):
         if kind in figures:
@@ -375,6 +389,10 @@ def _print(figures: dict[str, Any]) -> None:
         f"probes {figures['probes']}, providers probed twice in a round "
         f"{figures['probed_twice_in_a_round']}, missed a round {figures['missed_a_round']}"
     )
+    if figures["crash_restarts"]:
+        lines.append(
+            f"   replicas that exited on their own and were restarted: {figures['crash_restarts']}"
+        )
     down = {k: v for k, v in figures["backend_down_s"].items() if v}
     if down:
         lines.append(f"   backends refusing connections (ours or other suites'): {down} s")
