@@ -7,7 +7,7 @@ import asyncio
 import os
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tests.chaos.platform import Platform, Replica
 
@@ -19,6 +19,7 @@ BACKEND_OUTAGE_SECONDS = 3.0  # kept short: other suites share the servers
 @dataclass
 class FaultClock:
     injected: float = 0.0
+    injected_wall: float = field(default_factory=time.time)  # to compare with log stamps
     healed: float = 0.0  # the backend or link is back, or the killed process was restarted
     # Whose readiness tells the fault is over: the restarted replica, or every replica.
     replicas: list[Replica] | None = None

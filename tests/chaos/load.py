@@ -208,6 +208,8 @@ class Load:
             body = {
                 "source": {"type": "tel", "target": "+14155550100", "target_name": "chaos"},
                 "destinations": [{"type": "tel", "target": self.call_number}],
+                # Stay up after answer (no action at all would hang up at once).
+                "actions": [{"type": "pause", "option": {"duration": 600_000}}],
             }
             status, data = await self._request(
                 "call POST", "POST", "/v1.0/calls", self.caller_headers, body

@@ -25,6 +25,7 @@ import aiohttp
 import asyncpg
 import psutil
 from shared.db import async_url
+from shared.migrations import DatabaseUnavailable
 
 from tests.support.backends import with_database
 from tests.support.tcp_proxy import TcpProxy
@@ -223,7 +224,15 @@ class Platform:
 
     async def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(self.migrate)
+        for attempt in range(20):
+            try:
+                await asyncio.to_thread(self.migrate)
+                break
+            except DatabaseUnavailable:
+                # The shared server may be out of connections for a moment (other suites).
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(3.0)
         for service in SERVICES:
             for name in ("a", "b"):
                 replica = await self._replica(service, name)
@@ -316,7 +325,14 @@ class Platform:
 
     async def drop(self) -> None:
         admin = async_url(with_database(self.server_url, "postgres")).replace("+asyncpg", "")
-        conn = await asyncpg.connect(admin)
+        for attempt in range(20):
+            try:
+                conn = await asyncpg.connect(admin)
+                break
+            except (OSError, asyncpg.PostgresError):
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(3.0)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
         finally:

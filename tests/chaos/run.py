@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -265,9 +266,25 @@ class Suite:
         )
         figures["backend_down_s"] = self.watch.seconds_down(window_start, window_end)
         figures["crash_restarts"] = sum(r.crashes for r in self.platform.replicas) - crashes_before
+        if clock is not None:
+            figures["dead_replica_calls_finished"] = self._reaped(clock.injected_wall)
         figures["usage"] = _usage(usage_before, usage_after, rss_peak, window_end - window_start)
         scenario.figures = figures
         self.pending.append(asyncio.create_task(self._settle(scenario, window, carrier)))
+
+    def _reaped(self, since: float) -> list[tuple[float, int]]:
+        """(seconds after the fault, calls) each time a call-manager finished a dead replica's
+        calls, from the replicas' logs."""
+        found = []
+        for replica in self.platform.of("call-manager"):
+            for line in replica.log_path.read_text(errors="replace").splitlines():
+                if '"reaped_dead_replica"' not in line:
+                    continue
+                record = json.loads(line)
+                stamp = datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00"))
+                if stamp.timestamp() >= since and record.get("calls"):
+                    found.append((round(stamp.timestamp() - since, 1), int(record["calls"])))
+        return sorted(found)
 
     async def _sample_rss(self, peak: dict[str, int]) -> None:
         while True:
@@ -392,6 +409,11 @@ def _print(figures: dict[str, Any]) -> None:
     if figures["crash_restarts"]:
         lines.append(
             f"   replicas that exited on their own and were restarted: {figures['crash_restarts']}"
+        )
+    if figures.get("dead_replica_calls_finished"):
+        lines.append(
+            "   a dead call-manager's calls finished in the database "
+            + ", ".join(f"{n} after {s} s" for s, n in figures["dead_replica_calls_finished"])
         )
     down = {k: v for k, v in figures["backend_down_s"].items() if v}
     if down:
