@@ -14,8 +14,10 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from provider_manager.credentials import new_key_text
 from shared.broker import BrokerUnavailable, connect, mask_url
 from shared.migrations import DatabaseUnavailable
 from shared.settings import CommonSettings
@@ -129,6 +131,25 @@ async def run_all() -> int:
     return code
 
 
+# `make run` keeps provider passwords under this key (generated once, owner-only); a
+# deployment sets PROVIDER_CREDENTIALS_KEY or _KEY_FILE itself (see the README).
+LOCAL_KEY_FILE = Path("run/provider-credentials.key")
+
+
+def ensure_local_credentials_key() -> None:
+    if os.environ.get("PROVIDER_CREDENTIALS_KEY") or os.environ.get(
+        "PROVIDER_CREDENTIALS_KEY_FILE"
+    ):
+        return
+    if not LOCAL_KEY_FILE.exists():
+        LOCAL_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(LOCAL_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(new_key_text() + "\n")
+        print(f"generated the provider-password key {LOCAL_KEY_FILE} (keep it with the database)")
+    os.environ["PROVIDER_CREDENTIALS_KEY_FILE"] = str(LOCAL_KEY_FILE.resolve())
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--migrate-only", action="store_true")
@@ -142,6 +163,7 @@ async def main() -> int:
     await asyncio.to_thread(migrate_all)
     if args.migrate_only:
         return 0
+    ensure_local_credentials_key()
     host = os.environ.get("GATEWAY_HOST", "127.0.0.1")
     port = os.environ.get("GATEWAY_PORT", "8080")
     print(

@@ -23,6 +23,7 @@ from health_checker.app import migrate as migrate_health_checker
 from health_checker.settings import Settings as HealthCheckerSettings
 from provider_manager.app import ProviderManagerApp
 from provider_manager.app import migrate as migrate_provider_manager
+from provider_manager.credentials import new_key_text
 from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.broker import connect
 from shared.db import async_url
@@ -77,6 +78,8 @@ def platform_env(backends: tuple[str, str], run_id: str) -> Iterator[dict[str, A
         "DATABASE_URL": with_database(server_url, name),
         "AMQP_URL": amqp_url,
         "QUEUE_PREFIX": f"test-{run_id}",
+        # A fresh key per run: provider passwords are sealed with it (provider-manager).
+        "PROVIDER_CREDENTIALS_KEY": new_key_text(),
     }
     migrate_provider_manager(ProviderManagerSettings.model_validate(env))
     migrate_gateway(GatewaySettings.model_validate(env))

@@ -51,6 +51,25 @@ BAD_BODIES: list[tuple[str, Any]] = [
     ("tech_headers", {"tech_headers": {"X-A": "v" * 1025}}),
     ("tech_headers", {"tech_headers": {"X-A": "a\r\nVia: SIP/2.0/UDP evil"}}),
     ("tech_headers", {"tech_headers": {"X-A": "a\u0000b"}}),
+    # carrier edge (issue 9)
+    ("transport", {"transport": "sctp"}),
+    ("transport", {"transport": "UDP"}),
+    ("transport", {"transport": 1}),
+    ("auth_username", {"auth_username": "a\r\nVia: x"}),
+    ("auth_username", {"auth_username": 'a"b'}),
+    ("auth_username", {"auth_username": "u" * 256}),
+    ("auth_username", {"auth_username": 7}),
+    ("auth_password", {"auth_password": "no-user-name"}),
+    ("auth_password", {"auth_username": "", "auth_password": "no-user-name"}),
+    ("auth_password", {"auth_username": "u", "auth_password": "p\nq"}),
+    ("auth_password", {"auth_username": "u", "auth_password": 42}),
+    ("register", {"register": True}),
+    ("register", {"auth_username": "u", "register": True}),
+    ("register", {"auth_username": "u", "auth_password": "", "register": True}),
+    ("register", {"register": "yes"}),
+    ("register_expires", {"register_expires": 59}),
+    ("register_expires", {"register_expires": 86401}),
+    ("register_expires", {"register_expires": "3600"}),
 ]
 
 

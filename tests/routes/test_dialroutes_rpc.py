@@ -144,6 +144,9 @@ async def test_reply_carries_what_the_call_manager_dials_with(routing: RouteDriv
             "tech_prefix": "9",
             "tech_postfix": ";npdi",
             "tech_headers": {"X-Account": "42"},
+            "transport": "tcp",
+            "auth_username": "trunk-1",
+            "auth_password": "never-in-this-reply",
         },
     )
     route_id = await pm.route(provider["id"], "+1212", customer, priority=4)
@@ -170,10 +173,15 @@ async def test_reply_carries_what_the_call_manager_dials_with(routing: RouteDriv
                     "tech_headers": {"X-Account": "42"},
                     "health_status": "unknown",
                     "health_checked_at": None,
+                    # The password is fetched separately, only when a carrier challenges.
+                    "transport": "tcp",
+                    "auth_username": "trunk-1",
+                    "auth_password_set": True,
                 },
             }
         ],
     }
+    assert "never-in-this-reply" not in str(reply)
 
 
 async def test_json_body_and_unencoded_plus_are_accepted(routing: RouteDriver) -> None:

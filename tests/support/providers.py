@@ -9,9 +9,18 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-# Exactly the fields of the seeds' Provider, no more, no fewer.
+# Exactly the fields of the seeds' Provider plus the carrier-edge ones (issue 9), no more,
+# no fewer: in particular never `auth_password`.
 PROVIDER_FIELDS = frozenset(
     {
+        "transport",
+        "auth_username",
+        "auth_password_set",
+        "register",
+        "register_expires",
+        "registration_status",
+        "registration_reason",
+        "registration_changed_at",
         "id",
         "type",
         "hostname",

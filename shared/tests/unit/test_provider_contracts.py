@@ -36,6 +36,11 @@ def test_minimal_create_fills_defaults() -> None:
         "tech_prefix": "",
         "tech_postfix": "",
         "tech_headers": {},
+        "transport": "",
+        "auth_username": "",
+        "auth_password": None,
+        "register_": False,
+        "register_expires": 3600,
     }
 
 
@@ -61,6 +66,11 @@ def test_read_only_fields_are_ignored() -> None:
         "tech_prefix",
         "tech_postfix",
         "tech_headers",
+        "transport",
+        "auth_username",
+        "auth_password",
+        "register_",
+        "register_expires",
     }
     update = parse_body(ProviderUpdate, {"metadata": {"x": 1}, "health_status": "healthy"})
     assert update.changes() == {}

@@ -10,11 +10,15 @@ from shared.timefmt import NEVER, parse
 
 from health_checker.probes import ProbeReport
 
+TRANSPORTS = ("", "udp", "tcp", "tls")
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
     provider_id: str
     hostname: str
+    # The provider's transport ("" = RFC 3263 chooses; "udp", "tcp", "tls").
+    transport: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,7 @@ class ProviderRecord:
     hostname: str
     tm_update: datetime
     deleted: bool
+    transport: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +62,10 @@ def provider_record(wire: Any) -> ProviderRecord:
     except (KeyError, TypeError) as exc:
         raise ValueError(f"provider record lacks {exc}") from None
     deleted = tm_delete is not None and str(tm_delete) != NEVER
-    return ProviderRecord(provider_id, hostname, tm_update, deleted)
+    transport = str(wire.get("transport") or "")
+    if transport not in TRANSPORTS:
+        raise ValueError(f"provider record has an unknown transport {transport!r}")
+    return ProviderRecord(provider_id, hostname, tm_update, deleted, transport)
 
 
 def newest_per_provider(records: list[ProviderRecord]) -> list[ProviderRecord]:

@@ -32,6 +32,8 @@ probe_targets = Table(
     metadata,
     Column("provider_id", UUID(as_uuid=False), primary_key=True),
     Column("hostname", String(255), nullable=False),
+    # The provider's transport ("" = RFC 3263 chooses); migration 0003.
+    Column("transport", String(8), nullable=False, server_default=""),
     # provider-manager's tm_update of the record applied last: older records are ignored.
     Column("source_tm_update", DateTime(timezone=True), nullable=False),
     # Claiming a target moves this to the next round: it is also the claim's lease.

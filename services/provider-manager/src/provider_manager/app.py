@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import structlog
 from shared.events import OutboxRelay
 from shared.rpc import RpcServer
 from shared.runtime import ServiceApp
 
 from provider_manager.carrier_setup.config import SetupConfig
 from provider_manager.carrier_setup.service import SetupService
+from provider_manager.credentials import CredentialCipher, load_key
 from provider_manager.handlers.dialroutes import DialrouteHandlers
 from provider_manager.handlers.health import HealthHandlers
 from provider_manager.handlers.providers import ProviderHandlers
@@ -24,6 +26,7 @@ from provider_manager.settings import SCHEMA, SERVICE, Settings
 from provider_manager.tables import outbox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = structlog.get_logger("provider_manager.app")
 
 
 class ProviderManagerApp(ServiceApp):
@@ -39,7 +42,7 @@ class ProviderManagerApp(ServiceApp):
         )
         await self.relay.start()
         self.on_stop(self.relay.stop)
-        self.providers = ProviderService(self.sessions, self.relay)
+        self.providers = ProviderService(self.sessions, self.relay, credential_cipher(self.config))
         self.health = HealthService(self.sessions, self.relay)
         default_customer = str(self.config.default_route_customer_id)
         self.routes = RouteService(self.sessions, self.relay, default_customer)
@@ -61,6 +64,17 @@ class ProviderManagerApp(ServiceApp):
         )
         await self.rpc_server.start()
         self.on_stop(self.rpc_server.stop)
+
+
+def credential_cipher(settings: Settings) -> CredentialCipher:
+    key_text = settings.credentials_key.get_secret_value() if settings.credentials_key else None
+    key = load_key(key_text, settings.credentials_key_file)
+    if key is None:
+        log.warning(
+            "provider_credentials_disabled",
+            hint="set PROVIDER_CREDENTIALS_KEY(_FILE) to store provider passwords",
+        )
+    return CredentialCipher(key)
 
 
 def migrate(settings: Settings) -> None:

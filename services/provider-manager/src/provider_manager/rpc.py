@@ -29,6 +29,9 @@ def build_router(
     # The health-checker's batched write-back; the gateway does not expose it.
     router.post("/v1/providers/health", health.apply)
     router.get("/v1/providers/{id}", providers.get)
+    # The decrypted Digest password for call-manager and the registrar owner; internal only
+    # (the gateway has no route to it), never logged, never in an event.
+    router.get("/v1/providers/{id}/credentials", providers.credentials)
     router.put("/v1/providers/{id}", providers.update)
     router.delete("/v1/providers/{id}", providers.delete)
     router.get("/v1/routes", routes.list)

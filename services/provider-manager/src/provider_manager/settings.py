@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 from shared.settings import CommonSettings
 
@@ -25,6 +26,15 @@ class Settings(CommonSettings):
     default_route_customer_id: uuid.UUID = Field(
         default=uuid.UUID("00000000-0000-0000-0000-000000000001"),
         validation_alias="PROVIDER_MANAGER_DEFAULT_ROUTE_CUSTOMER_ID",
+    )
+
+    # -- provider passwords at rest (see credentials.py) ------------------------------------
+    # 32 bytes, base64. Neither set: passwords are refused (503), never stored in clear.
+    credentials_key: SecretStr | None = Field(
+        default=None, validation_alias="PROVIDER_CREDENTIALS_KEY"
+    )
+    credentials_key_file: Path | None = Field(
+        default=None, validation_alias="PROVIDER_CREDENTIALS_KEY_FILE"
     )
 
     # -- one-step carrier setup (POST /v1/providers/setup) -------------------------------------

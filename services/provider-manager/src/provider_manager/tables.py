@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.events import outbox_table
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -35,6 +36,16 @@ providers = Table(
     Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("health_status", String(16), nullable=False, server_default="unknown"),
     Column("health_checked_at", DateTime(timezone=True), nullable=True),
+    # Carrier edge (migration 0004): "" lets RFC 3263 choose the transport.
+    Column("transport", String(8), nullable=False, server_default=""),
+    Column("auth_username", String(255), nullable=False, server_default=""),
+    # AES-GCM sealed (credentials.py); NULL = no password. Never rendered, never in events.
+    Column("auth_password_enc", Text, nullable=True),
+    Column("register", Boolean, nullable=False, server_default=text("false")),
+    Column("register_expires", Integer, nullable=False, server_default="3600"),
+    Column("registration_status", String(16), nullable=False, server_default="unregistered"),
+    Column("registration_reason", String(255), nullable=False, server_default=""),
+    Column("registration_changed_at", DateTime(timezone=True), nullable=True),
     Column("tm_create", DateTime(timezone=True), nullable=False),
     Column("tm_update", DateTime(timezone=True), nullable=False),
     # NULL = not deleted; rendered as the seeds' 9999-01-01 sentinel.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from shared.contracts.hostnames import hostname_problem
 from shared.contracts.nulls import NullHeaders, NullText
@@ -15,6 +15,13 @@ MAX_DETAIL = 4096
 MAX_TECH_HEADERS = 32
 
 HealthStatus = Literal["unknown", "healthy", "unhealthy"]
+# "" lets RFC 3263 choose (NAPTR/SRV); the others force one transport.
+Transport = Literal["", "udp", "tcp", "tls"]
+RegistrationStatus = Literal["unregistered", "registering", "registered", "failed"]
+REGISTER_EXPIRES_MIN = 60
+REGISTER_EXPIRES_MAX = 86400
+REGISTER_EXPIRES_DEFAULT = 3600
+MAX_CREDENTIAL = 255
 
 
 def _no_nul(value: str) -> str:
@@ -41,10 +48,32 @@ def _tech_headers(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def _credential_text(value: str) -> str:
+    # Digest puts these inside quoted-strings of a SIP header: no control characters (CR/LF
+    # injection), no quote or backslash (they would need escaping carriers get wrong).
+    if len(value) > MAX_CREDENTIAL:
+        raise ValueError(f"must be at most {MAX_CREDENTIAL} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 or ch in '"\\' for ch in value):
+        raise ValueError("must not contain control characters, quotes or backslashes")
+    return value
+
+
+def credentials_problem(
+    auth_username: str, has_password: bool, register: bool, password_given: bool
+) -> tuple[str, str] | None:
+    """(field, message) when a provider's credential fields do not fit together."""
+    if has_password and not auth_username:
+        field = "auth_password" if password_given else "auth_username"
+        return field, "a password needs an auth_username"
+    if register and not (auth_username and has_password):
+        return "register", "registration needs auth_username and auth_password"
+    return None
+
+
 class _ProviderRules(BaseModel):
     """Field rules shared by create and update; read-only fields are ignored (extra=ignore)."""
 
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
 
     @field_validator("hostname", check_fields=False)
     @classmethod
@@ -69,6 +98,36 @@ class _ProviderRules(BaseModel):
     def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         return _tech_headers(value) if value is not None else None
 
+    @field_validator("auth_username", check_fields=False)
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        return _credential_text(value) if value is not None else None
+
+    # Fields are validated in declaration order, so these see auth_username (given or its
+    # default) in info.data. On an update an absent field is None: the stored value decides,
+    # and provider-manager checks the merged record again with credentials_problem().
+    @field_validator("auth_password", check_fields=False)
+    @classmethod
+    def _password(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            return None
+        _credential_text(value.get_secret_value())
+        if value.get_secret_value() and info.data.get("auth_username") == "":
+            raise ValueError("a password needs an auth_username")
+        return value
+
+
+def _registrable(value: bool | None, info: ValidationInfo, stored_may_decide: bool) -> bool | None:
+    if not value:
+        return value
+    username, password = info.data.get("auth_username"), info.data.get("auth_password")
+    missing_password = (password is None and not stored_may_decide) or (
+        password is not None and not password.get_secret_value()
+    )
+    if username == "" or (username is None and not stored_may_decide) or missing_password:
+        raise ValueError("registration needs auth_username and auth_password")
+    return value
+
 
 class ProviderCreate(_ProviderRules):
     """Body of POST /providers."""
@@ -85,6 +144,38 @@ class ProviderCreate(_ProviderRules):
     tech_headers: NullHeaders = Field(
         default_factory=dict, description="Custom SIP headers sent with every call"
     )
+    transport: Transport = Field(
+        default="", description="`udp`, `tcp` or `tls`; empty: chosen by RFC 3263 (DNS)"
+    )
+    auth_username: NullText = Field(
+        default="", description="Digest user name for the carrier's 401/407 challenges"
+    )
+    auth_password: SecretStr | None = Field(
+        default=None,
+        description="Digest password; write-only (never returned), stored encrypted",
+        json_schema_extra={"writeOnly": True, "format": "password"},
+    )
+    # `register` is also a class attribute of every pydantic model (ABC.register): the
+    # Python name differs, the wire name does not.
+    register_: bool = Field(
+        default=False,
+        alias="register",
+        description="Keep a SIP registration at the carrier (needs credentials)",
+    )
+    register_expires: int = Field(
+        default=REGISTER_EXPIRES_DEFAULT,
+        ge=REGISTER_EXPIRES_MIN,
+        le=REGISTER_EXPIRES_MAX,
+        description="Registration lifetime asked for, seconds (the registrar may grant less)",
+    )
+
+    @field_validator("register_")
+    @classmethod
+    def _register(cls, value: bool, info: ValidationInfo) -> bool | None:
+        return _registrable(value, info, stored_may_decide=False)
+
+    def password(self) -> str | None:
+        return self.auth_password.get_secret_value() if self.auth_password else None
 
 
 class ProviderUpdate(_ProviderRules):
@@ -97,9 +188,34 @@ class ProviderUpdate(_ProviderRules):
     tech_prefix: str | None = None
     tech_postfix: str | None = None
     tech_headers: dict[str, str] | None = None
+    transport: Transport | None = None
+    auth_username: str | None = None
+    auth_password: SecretStr | None = Field(
+        default=None,
+        description="Absent: the stored password stays; empty string: it is removed",
+        json_schema_extra={"writeOnly": True, "format": "password"},
+    )
+    register_: bool | None = Field(default=None, alias="register")
+    register_expires: int | None = Field(
+        default=None, ge=REGISTER_EXPIRES_MIN, le=REGISTER_EXPIRES_MAX
+    )
+
+    @field_validator("register_")
+    @classmethod
+    def _register(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        return _registrable(value, info, stored_may_decide=True)
+
+    def password(self) -> str | None:
+        """The new password ("" removes it), None when the stored one stays."""
+        return self.auth_password.get_secret_value() if self.auth_password is not None else None
 
     def changes(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+        """Given fields except the password (see password())."""
+        return {
+            k: v
+            for k, v in self.model_dump(by_alias=True, exclude={"auth_password"}).items()
+            if v is not None
+        }
 
 
 class Provider(BaseModel):
@@ -116,9 +232,33 @@ class Provider(BaseModel):
     metadata: dict[str, Any]
     health_status: HealthStatus
     health_checked_at: str | None
+    transport: Transport = ""
+    auth_username: str = ""
+    auth_password_set: bool = Field(
+        default=False, description="Whether a password is stored (it is never returned)"
+    )
+    register_: bool = Field(default=False, alias="register")
+    register_expires: int = REGISTER_EXPIRES_DEFAULT
+    registration_status: RegistrationStatus = "unregistered"
+    registration_reason: str = Field(
+        default="", description="Why the last registration attempt failed, or its last answer"
+    )
+    registration_changed_at: str | None = Field(
+        default=None, description="When registration_status last changed"
+    )
     tm_create: str
     tm_update: str
     tm_delete: str
+
+
+class ProviderCredentials(BaseModel):
+    """Internal reply of GET /v1/providers/{id}/credentials (call-manager and the registrar
+    owner only; never exposed by the gateway, never in an event)."""
+
+    provider_id: str
+    auth_username: str
+    auth_password: SecretStr
+    tm_update: str
 
 
 class ProviderList(BaseModel):

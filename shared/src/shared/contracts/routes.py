@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.contracts.nulls import NullText
-from shared.contracts.providers import MAX_DETAIL, MAX_TEXT, HealthStatus
+from shared.contracts.providers import MAX_DETAIL, MAX_TEXT, HealthStatus, Transport
 
 # `all`, or `+` and 1 to 8 digits: a country code (`+1`, `+82`) or a longer prefix (`+1212`).
 TARGET_ALL = "all"
@@ -167,6 +167,11 @@ class DialrouteProvider(BaseModel):
     tech_headers: dict[str, str]
     health_status: HealthStatus
     health_checked_at: str | None
+    transport: Transport = ""
+    auth_username: str = ""
+    # The password itself is asked for separately (GET /v1/providers/{id}/credentials) and
+    # only when a carrier challenges.
+    auth_password_set: bool = False
 
 
 class Dialroute(BaseModel):

@@ -32,6 +32,11 @@ class ProviderRoute:
     tech_prefix: str = ""
     tech_postfix: str = ""
     tech_headers: tuple[tuple[str, str], ...] = ()
+    # "" = RFC 3263 chooses; "udp" / "tcp" / "tls" force one (issue 9).
+    transport: str = ""
+    # Digest user name; the password is fetched from provider-manager only on a challenge.
+    auth_username: str = ""
+    auth_password_set: bool = False
 
     @classmethod
     def from_wire(cls, provider: dict[str, Any]) -> ProviderRoute:
@@ -41,6 +46,9 @@ class ProviderRoute:
             tech_prefix=str(provider.get("tech_prefix") or ""),
             tech_postfix=str(provider.get("tech_postfix") or ""),
             tech_headers=tuple((str(k), str(v)) for k, v in headers.items()),
+            transport=str(provider.get("transport") or ""),
+            auth_username=str(provider.get("auth_username") or ""),
+            auth_password_set=bool(provider.get("auth_password_set")),
         )
 
 
@@ -95,4 +103,5 @@ def build_invite(
         privacy="id" if hidden else None,
         asserted_identity=str(source["target"]) if hidden else None,
         extra_headers=tuple(_safe_headers(provider.tech_headers)),
+        transport=provider.transport,
     )

@@ -54,6 +54,8 @@ class InviteSpec:
     asserted_identity: str | None = None  # RFC 3325, E.164
     # The provider's tech_headers, names in their case, in order.
     extra_headers: tuple[tuple[str, str], ...] = field(default=())
+    # The provider's transport: "" = RFC 3263 chooses, else "udp" / "tcp" / "tls".
+    transport: str = ""
 
 
 class CallLeg(Protocol):

@@ -36,7 +36,7 @@ _CLAIM_DUE = text(
     UPDATE {T} AS t
     SET next_due_at = {_NEXT_DUE}, claimed_by = :replica, claimed_at = now()
     FROM due WHERE t.provider_id = due.provider_id
-    RETURNING t.provider_id::text, t.hostname
+    RETURNING t.provider_id::text, t.hostname, t.transport
     """
 )
 
@@ -50,7 +50,7 @@ _CLAIM_ONE = text(
     UPDATE {T} AS t
     SET next_due_at = {_NEXT_DUE}, claimed_by = :replica, claimed_at = now()
     FROM due WHERE t.provider_id = due.provider_id
-    RETURNING t.provider_id::text, t.hostname
+    RETURNING t.provider_id::text, t.hostname, t.transport
     """
 )
 
@@ -58,15 +58,18 @@ _CLAIM_ONE = text(
 # A new hostname is due at once and forgets what was learned about the old one.
 _UPSERT = text(
     f"""
-    INSERT INTO {T} AS t (provider_id, hostname, source_tm_update, next_due_at)
-    SELECT r.id, r.hostname, r.tm_update, now()
+    INSERT INTO {T} AS t (provider_id, hostname, transport, source_tm_update, next_due_at)
+    SELECT r.id, r.hostname, r.transport, r.tm_update, now()
     FROM unnest(CAST(:ids AS uuid[]), CAST(:hostnames AS text[]),
-                CAST(:tm_updates AS timestamptz[])) AS r(id, hostname, tm_update)
+                CAST(:transports AS text[]), CAST(:tm_updates AS timestamptz[]))
+         AS r(id, hostname, transport, tm_update)
     ON CONFLICT (provider_id) DO UPDATE SET
         hostname = excluded.hostname,
+        transport = excluded.transport,
         source_tm_update = excluded.source_tm_update,
         tm_update = now(),
-        next_due_at = CASE WHEN t.hostname <> excluded.hostname THEN now()
+        next_due_at = CASE WHEN t.hostname <> excluded.hostname
+                            OR t.transport <> excluded.transport THEN now()
                            ELSE t.next_due_at END,
         last_status = CASE WHEN t.hostname <> excluded.hostname THEN 'unknown'
                            ELSE t.last_status END,
@@ -169,6 +172,7 @@ def _records_params(records: Sequence[ProviderRecord]) -> dict[str, object]:
     return {
         "ids": [r.provider_id for r in records],
         "hostnames": [r.hostname for r in records],
+        "transports": [r.transport for r in records],
         "tm_updates": [r.tm_update for r in records],
     }
 
@@ -194,7 +198,7 @@ class TargetRepository:
                 "jitter": jitter,
             },
         )
-        return [Target(row[0], row[1]) for row in rows]
+        return [Target(row[0], row[1], row[2]) for row in rows]
 
     async def claim_one(
         self, provider_id: str, replica: str, interval: float, jitter: float
@@ -210,7 +214,7 @@ class TargetRepository:
                 },
             )
         ).first()
-        return Target(row[0], row[1]) if row is not None else None
+        return Target(row[0], row[1], row[2]) if row is not None else None
 
     async def upsert(self, records: Sequence[ProviderRecord]) -> list[str]:
         """Apply active providers (one record per provider); returns the ids now due."""

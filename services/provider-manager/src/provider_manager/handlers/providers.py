@@ -34,5 +34,8 @@ class ProviderHandlers:
         provider_id = path_uuid(ctx)
         return await self._service.update(provider_id, parse_body(ProviderUpdate, ctx.data))
 
+    async def credentials(self, ctx: RpcContext) -> dict[str, Any]:
+        return await self._service.credentials(path_uuid(ctx))
+
     async def delete(self, ctx: RpcContext) -> dict[str, Any]:
         return await self._service.delete(path_uuid(ctx))

@@ -38,6 +38,9 @@ class DialrouteRepository:
                 providers.c.tech_headers,
                 providers.c.health_status,
                 providers.c.health_checked_at,
+                providers.c.transport,
+                providers.c.auth_username,
+                providers.c.auth_password_enc.is_not(None).label("auth_password_set"),
             )
             .select_from(
                 routes.join(

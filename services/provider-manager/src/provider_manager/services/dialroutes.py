@@ -50,6 +50,9 @@ def _dialroute_wire(ranked: RankedRoute, row: RowMapping) -> Wire:
             "tech_headers": row["tech_headers"],
             "health_status": row["health_status"],
             "health_checked_at": render(row["health_checked_at"]),
+            "transport": row["transport"],
+            "auth_username": row["auth_username"],
+            "auth_password_set": row["auth_password_set"],
         },
     }
 

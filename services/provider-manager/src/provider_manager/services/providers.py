@@ -1,16 +1,21 @@
-"""Provider lifecycle: create, read, list, update (hostname change resets health), delete."""
+"""Provider lifecycle: create, read, list, update (hostname change resets health), delete;
+the sealed password and the internal credentials read."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from shared.contracts.providers import ProviderCreate, ProviderUpdate
+from shared.contracts.providers import ProviderCreate, ProviderUpdate, credentials_problem
 from shared.db import autocommit_engine
+from shared.errors import invalid_argument, not_found
 from shared.events import OutboxRelay, add_event
 from shared.pagination import PageCursor, split_page
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from provider_manager.credentials import CredentialCipher
 from provider_manager.models import provider_wire
 from provider_manager.repositories.providers import ProviderRepository
 from provider_manager.settings import SERVICE
@@ -18,13 +23,34 @@ from provider_manager.tables import outbox
 
 Wire = dict[str, Any]
 InTransaction = Callable[[AsyncSession, bool], Awaitable[None]]
+# Changing one of these on a registering provider means registering anew.
+REGISTRATION_INPUTS = ("hostname", "transport", "auth_username", "register_expires")
+
+
+def _check_credentials(record: dict[str, Any], password_given: bool) -> None:
+    problem = credentials_problem(
+        record["auth_username"],
+        record["auth_password_enc"] is not None,
+        record["register"],
+        password_given,
+    )
+    if problem is not None:
+        raise invalid_argument(*problem)
+
+
+def _registration_status(record: dict[str, Any]) -> str:
+    return "registering" if record["register"] else "unregistered"
 
 
 class ProviderService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay | None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        relay: OutboxRelay | None,
+        cipher: CredentialCipher | None = None,
     ) -> None:
         self._sessions = sessions
+        self._cipher = cipher or CredentialCipher(None)
         # Reads are one SELECT each: a plain autocommit connection, no transaction.
         self._reads = autocommit_engine(sessions)
         self._relay = relay
@@ -43,9 +69,19 @@ class ProviderService:
     ) -> Wire:
         """`in_transaction(session, created)` runs inside the same transaction (carrier setup
         commits its journal's "done" with the row), and may raise to roll everything back."""
+        values: dict[str, Any] = body.model_dump(by_alias=True, exclude={"auth_password"})
+        password = body.password()
+        # Checked before sealing: a bad combination is a 400 even where no key is configured.
+        _check_credentials({**values, "auth_password_enc": password or None}, password is not None)
+        values["auth_password_enc"] = (
+            self._cipher.encrypt(provider_id, password) if password else None
+        )
+        values["registration_status"] = _registration_status(values)
+        values["registration_reason"] = ""
+        values["registration_changed_at"] = datetime.now(UTC) if values["register"] else None
         async with self._sessions() as session, session.begin():
             row, created = await ProviderRepository(session).insert(
-                provider_id, {**body.model_dump(), "metadata": metadata or {}}
+                provider_id, {**values, "metadata": metadata or {}}
             )
             wire = provider_wire(row)
             if created:
@@ -70,14 +106,39 @@ class ProviderService:
             repo = ProviderRepository(session)
             current = await repo.lock_active(provider_id)
             values = body.changes()
+            password = body.password()
             if "hostname" in values and values["hostname"] != current["hostname"]:
                 # A result about the old host says nothing about the new one.
                 values["health_status"] = "unknown"
                 values["health_checked_at"] = None
+            merged = {**current, **values}
+            if password is not None:
+                merged["auth_password_enc"] = password or None
+            _check_credentials(merged, password is not None)
+            if password is not None:
+                # "" removes the stored password; absent (None) keeps it.
+                values["auth_password_enc"] = (
+                    self._cipher.encrypt(provider_id, password) if password else None
+                )
+            values.update(_registration_change(current, merged, password is not None))
             wire = provider_wire(await repo.update(provider_id, values))
             await add_event(session, outbox, SERVICE, "provider_updated", wire)
         self._published()
         return wire
+
+    async def credentials(self, provider_id: str) -> Wire:
+        """The decrypted password for the SIP edge (internal RPC only); 404 when the
+        provider has none, is deleted or does not exist."""
+        async with self._reads.connect() as conn:
+            row = await ProviderRepository(conn).get(provider_id)
+        if row["tm_delete"] is not None or row["auth_password_enc"] is None:
+            raise credentials_not_found(provider_id)
+        return {
+            "provider_id": row["id"],
+            "auth_username": row["auth_username"],
+            "auth_password": self._cipher.decrypt(row["id"], row["auth_password_enc"]),
+            "tm_update": provider_wire(row)["tm_update"],
+        }
 
     async def delete(self, provider_id: str) -> Wire:
         async with self._sessions() as session, session.begin():
@@ -85,3 +146,27 @@ class ProviderService:
             await add_event(session, outbox, SERVICE, "provider_deleted", wire)
         self._published()
         return wire
+
+
+def credentials_not_found(provider_id: str) -> Exception:
+    return not_found("CREDENTIALS_NOT_FOUND", f"provider {provider_id} has no stored password")
+
+
+def _registration_change(
+    current: Any, merged: dict[str, Any], password_changed: bool
+) -> dict[str, Any]:
+    """Status columns to write when an update turns registration on/off or changes what it
+    is made of (the owner then registers anew and reports the outcome)."""
+    restart = merged["register"] and (
+        password_changed or any(merged[k] != current[k] for k in REGISTRATION_INPUTS)
+    )
+    status = _registration_status(merged)
+    if merged["register"] == current["register"] and not restart:
+        return {}
+    if status == current["registration_status"] and not restart:
+        return {}
+    return {
+        "registration_status": status,
+        "registration_reason": "",
+        "registration_changed_at": func.clock_timestamp(),
+    }
