@@ -17,6 +17,7 @@ from shared.sip.transport import UdpTransport
 from call_manager.calls.controller import CallTimers
 from call_manager.dialing.leg import Dialer
 from call_manager.dialing.sip_dialer import SipDialer
+from call_manager.dialing.survivor_bye import SurvivorBye
 from call_manager.handlers.calls import CallHandlers
 from call_manager.handlers.outbound_calls import OutboundCallHandlers
 from call_manager.handlers.providercalls import ProviderCallHandlers
@@ -56,6 +57,7 @@ class CallManagerApp(ServiceApp):
         self.replica_id = settings.replica_id or uuid.uuid4().hex
         self._dialer_override = dialer
         self.transport: UdpTransport | None = None
+        self.survivor_bye: SurvivorBye | None = None
 
     async def on_start(self) -> None:
         config = self.config
@@ -80,6 +82,8 @@ class CallManagerApp(ServiceApp):
             config.replica_dead_after,
             config.reaper_interval,
             config.idempotency_ttl,
+            end_dialogs=self.survivor_bye.end_all if self.survivor_bye is not None else None,
+            on_fenced=self.live.fence,
         )
         await self.recovery.start()
         self.on_stop(self.recovery.stop)
@@ -147,12 +151,16 @@ class CallManagerApp(ServiceApp):
             transport.close()
 
         self.on_stop(close_transport)
+        resolver = SipResolver(nameservers=config.nameservers)
+        timers = SipTimers(t1=config.sip_t1)
+        self.survivor_bye = SurvivorBye(transport, resolver, timers)
         return SipDialer(
             transport,
-            SipResolver(nameservers=config.nameservers),
-            timers=SipTimers(t1=config.sip_t1),
+            resolver,
+            timers=timers,
             rtp_port_range=config.rtp_port_range,
             rtp_timeout=config.rtp_timeout,
+            provisional_timeout=config.invite_response_timeout,
         )
 
     @property

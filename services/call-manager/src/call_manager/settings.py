@@ -41,6 +41,11 @@ class Settings(CommonSettings):
     # An answered call that receives no RTP this long gets a BYE (hangup_reason timeout,
     # metadata.hangup_cause rtp_timeout); 0 disables. Not counted while the carrier holds.
     rtp_timeout: float = Field(default=60.0, ge=0, validation_alias="CALL_MANAGER_RTP_TIMEOUT")
+    # An address that answers an INVITE with nothing at all (not even 100 Trying) this long
+    # is given up for the provider's next address, then the next provider; 0: Timer B.
+    invite_response_timeout: float = Field(
+        default=3.0, ge=0, validation_alias="CALL_MANAGER_INVITE_RESPONSE_TIMEOUT"
+    )
 
     heartbeat_interval: float = Field(
         default=5.0, gt=0, validation_alias="CALL_MANAGER_HEARTBEAT_INTERVAL"

@@ -16,6 +16,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -144,6 +145,27 @@ idempotency_keys = Table(
     Column("tm_create", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("customer_id", "key"),
     Index("idempotency_keys_age", "tm_create"),
+)
+
+# What a BYE needs, per answered call (migration 0004); a survivor ends a dead replica's legs.
+dialogs = Table(
+    "dialogs",
+    metadata,
+    _uuid("call_id", primary_key=True),
+    Column("owner_replica", String(64), nullable=False),
+    Column("sip_call_id", Text, nullable=False),
+    Column("local_tag", Text, nullable=False),
+    Column("remote_tag", Text, nullable=False),
+    Column("local_party", Text, nullable=False),
+    Column("remote_party", Text, nullable=False),
+    Column("remote_target", Text, nullable=False),
+    Column("route_set", JSONB, nullable=False, server_default=EMPTY_LIST),
+    Column("local_cseq", Integer, nullable=False),
+    Column("transport", String(8), nullable=False, server_default="udp"),
+    Column("destination_host", Text, nullable=False),
+    Column("destination_port", Integer, nullable=False),
+    Column("tm_create", DateTime(timezone=True), nullable=False),
+    Index("dialogs_owner", "owner_replica"),
 )
 
 replicas = Table(

@@ -80,6 +80,7 @@ class Recorder:
         end: CallEnd | None,
         sip_status_code: int,
         attempts: list[dict[str, Any]],
+        dialog: dict[str, Any] | None = None,
     ) -> None:
         self.moves.append((status, end.cause.value if end else ""))
         self.attempts = attempts

@@ -92,6 +92,7 @@ class Observer:
         end: CallEnd | None,
         sip_status_code: int,
         attempts: list[dict[str, Any]],
+        dialog: dict[str, Any] | None = None,
     ) -> None:
         self.statuses.append(status)
         self.attempts = attempts

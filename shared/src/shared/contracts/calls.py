@@ -236,6 +236,14 @@ class ProviderCallList(BaseModel):
     next_page_token: str
 
 
+class CallAttemptTarget(BaseModel):
+    """One address of the provider (RFC 3263) that the attempt's INVITE was sent to."""
+
+    address: str = Field(description="ip:port")
+    sip_status_code: int = Field(description="Its final response; 0: none came")
+    sip_reason: str
+
+
 class CallAttempt(BaseModel):
     """One INVITE of a call: a call fails over to the next provider with a new attempt."""
 
@@ -250,6 +258,11 @@ class CallAttempt(BaseModel):
     sip_reason: str = Field(description="Its reason phrase, or why no response came")
     tm_start: str
     tm_end: str | None
+    targets: list[CallAttemptTarget] = Field(
+        default_factory=list,
+        description="Each address tried, in order: a silent or 503 address moves the INVITE "
+        "to the provider's next address before the next provider is tried",
+    )
 
 
 class Call(BaseModel):

@@ -22,7 +22,9 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from weakref import WeakKeyDictionary
 
+from shared.sip.dead_targets import DEFAULT_DEAD_FOR, DeadTargets, retry_after_seconds
 from shared.sip.dialog import Dialog
 from shared.sip.errors import (
     CallStateError,
@@ -104,6 +106,26 @@ class CallEvent:
 EventCallback = Callable[[CallEvent], None]
 
 
+@dataclass(frozen=True, slots=True)
+class TargetAttempt:
+    """One RFC 3263 address tried by the call: its final code (0: none came) and why."""
+
+    address: str
+    status_code: int
+    reason: str
+
+
+_dead_targets: WeakKeyDictionary[UdpTransport, DeadTargets] = WeakKeyDictionary()
+
+
+def dead_targets_of(transport: UdpTransport) -> DeadTargets:
+    """The memory of failed addresses shared by every call on `transport`."""
+    memory = _dead_targets.get(transport)
+    if memory is None:
+        memory = _dead_targets[transport] = DeadTargets()
+    return memory
+
+
 class OutboundCall:
     def __init__(
         self,
@@ -119,9 +141,14 @@ class OutboundCall:
         on_event: EventCallback | None = None,
         max_targets: int = 3,
         rtp_timeout: float = 0.0,
+        provisional_timeout: float = 0.0,
+        dead_targets: DeadTargets | None = None,
     ) -> None:
         """`media_host`: address for SDP and the RTP socket (default: the transport's host).
         `rtp_timeout`: BYE an answered call that received no RTP for that long (0: never).
+        `provisional_timeout`: move to the next target when one sends no response at all
+        within that long (0: Timer B decides). `dead_targets`: the process-wide memory of
+        failed addresses (default: one per transport).
         Raises InvalidHeaderError at once when `spec` carries unusable values.
         """
         spec.validate()
@@ -136,6 +163,9 @@ class OutboundCall:
         self.on_event = on_event
         self.max_targets = max_targets
         self.rtp_timeout = rtp_timeout
+        self.provisional_timeout = provisional_timeout
+        self.dead_targets = dead_targets or dead_targets_of(transport)
+        self.target_attempts: list[TargetAttempt] = []  # every address tried, in order
 
         self.call_id = new_call_id()
         self.local_tag = new_tag()
@@ -249,6 +279,32 @@ class OutboundCall:
     def ended(self) -> bool:
         return self._ended.is_set()
 
+    def dialog_record(self) -> dict[str, Any] | None:
+        """What a BYE from another process needs (None before the answer)."""
+        if self.dialog is None or self.destination is None:
+            return None
+        return {
+            **self.dialog.to_record(),
+            "transport": "udp",
+            "destination_host": self.destination.host,
+            "destination_port": self.destination.port,
+        }
+
+    def drop(self) -> None:
+        """Forget the call without a word to the carrier: another process has ended it (or
+        will). Media stops, timers and transactions are released; no event follows."""
+        self.on_event = None
+        if self._txn is not None:
+            self._txn.abandon("dropped")
+        self._stop_media()
+        self._release()
+        for task in list(self._tasks):
+            task.cancel()
+        if self.state in (CallState.CALLING, CallState.PROCEEDING, CallState.ANSWERED):
+            self.state = CallState.ENDED
+        self._setup_done.set()
+        self._ended.set()
+
     async def aclose(self) -> None:
         """Hang up if needed and release sockets; safe to call more than once."""
         if self.state in (CallState.CALLING, CallState.PROCEEDING, CallState.ANSWERED):
@@ -284,7 +340,9 @@ class OutboundCall:
                 answer_timeout, self._request_cancel, f"no answer within {answer_timeout:g}s"
             )
         errors: list[str] = []
-        for target in targets:
+        targets = self.dead_targets.order(targets)
+        for index, target in enumerate(targets):
+            last = index == len(targets) - 1
             request = build_invite(
                 self.spec,
                 sent_by=self.transport.sent_by,
@@ -303,18 +361,50 @@ class OutboundCall:
                 on_provisional=self._on_provisional,
             )
             self._txn = txn
+            silence = self._watch_first_response(txn)
             try:
                 final = await txn.run()
             except TransactionTimeout as exc:
                 if txn.received_response or self._cancel_requested:
                     return self._cancelled(reason=self._cancel_note, error=str(exc))
+                self.dead_targets.mark(target)
+                self.target_attempts.append(TargetAttempt(str(target), 0, str(exc)))
                 errors.append(str(exc))
                 continue
             except TransportError as exc:
+                self.dead_targets.mark(target)
+                self.target_attempts.append(TargetAttempt(str(target), 0, str(exc)))
                 errors.append(f"{target}: {exc}")
                 continue
+            finally:
+                if silence is not None:
+                    silence.cancel()
+            self.target_attempts.append(TargetAttempt(str(target), final.status_code, final.reason))
+            if final.status_code == 503 and not self._cancel_requested:
+                # RFC 3263 section 4.3: the next address of the same server set; RFC 3261
+                # section 21.5.4: Retry-After says how long this one stays unused
+                wait = retry_after_seconds(final.headers.get("retry-after"))
+                self.dead_targets.mark(target, wait if wait is not None else DEFAULT_DEAD_FOR)
+                if not last:
+                    errors.append(f"{target}: 503 {final.reason}")
+                    continue
             return await self._on_final(final)
         return self._fail(error="; ".join(errors))
+
+    def _watch_first_response(self, txn: InviteClientTransaction) -> asyncio.TimerHandle | None:
+        """Give up on a target that sends nothing at all (not even 100) within
+        `provisional_timeout`: waiting for Timer B (32 s) would eat the ring timeout."""
+        if self.provisional_timeout <= 0:
+            return None
+
+        def expire() -> None:
+            if not txn.received_response and not self._cancel_requested:
+                txn.abandon(
+                    f"no response to INVITE from {txn.destination[0]}:{txn.destination[1]} "
+                    f"within {self.provisional_timeout:g}s"
+                )
+
+        return asyncio.get_running_loop().call_later(self.provisional_timeout, expire)
 
     def _on_provisional(self, response: SipResponse) -> None:
         if self.state is CallState.CALLING:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from shared.sip.errors import SipParseError
 from shared.sip.ids import new_branch
@@ -42,6 +43,33 @@ class Dialog:
             remote_target=target,
             route_set=list(reversed(response.headers.get_list("record-route"))),
             local_cseq=invite.cseq[0],
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        """What another process needs to send a request in this dialog (JSON-safe)."""
+        return {
+            "sip_call_id": self.call_id,
+            "local_tag": self.local_tag,
+            "remote_tag": self.remote_tag,
+            "local_party": self.local_party,
+            "remote_party": self.remote_party,
+            "remote_target": str(self.remote_target),
+            "route_set": list(self.route_set),
+            "local_cseq": self.local_cseq,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Dialog:
+        """Raises SipParseError when the stored remote target is not a URI."""
+        return cls(
+            call_id=str(record["sip_call_id"]),
+            local_tag=str(record["local_tag"]),
+            remote_tag=str(record["remote_tag"]),
+            local_party=str(record["local_party"]),
+            remote_party=str(record["remote_party"]),
+            remote_target=parse_uri(str(record["remote_target"])),
+            route_set=[str(r) for r in record["route_set"]],
+            local_cseq=int(record["local_cseq"]),
         )
 
     @property

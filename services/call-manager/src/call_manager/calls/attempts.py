@@ -25,6 +25,8 @@ class Attempt:
     sip_status_code: int = 0
     sip_reason: str = ""
     tm_end: datetime | None = None
+    # The provider's addresses this INVITE went to (RFC 3263 failover), in order.
+    targets: list[dict[str, Any]] = field(default_factory=list)
     # Event-loop clock marks for the statistics; never stored.
     invited_at: float = field(default=0.0, compare=False)
     progress_at: float | None = field(default=None, compare=False)
@@ -61,4 +63,5 @@ class Attempt:
             "sip_reason": self.sip_reason,
             "tm_start": render(self.tm_start),
             "tm_end": render(self.tm_end),
+            "targets": list(self.targets),
         }

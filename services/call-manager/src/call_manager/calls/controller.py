@@ -59,8 +59,10 @@ class CallObserver(Protocol):
         end: CallEnd | None,
         sip_status_code: int,
         attempts: list[Wire],
+        dialog: Wire | None = None,
     ) -> None:
-        """Persist a status change and the attempts so far (and emit its event)."""
+        """Persist a status change and the attempts so far (and emit its event); with the
+        move to progressing, the dialog a survivor would need to BYE the call."""
 
     async def failed_over(
         self, call_id: str, provider_id: str, sip_status_code: int, attempts: list[Wire]
@@ -111,6 +113,7 @@ class CallController:
         self._intent: EndCause | None = None
         self._last_code = 0
         self._post_answer: asyncio.Task[None] | None = None
+        self._dialog: Wire | None = None  # stored with the move to progressing
         self.end: CallEnd | None = None
         # Set once the call is ending (canceling/terminating persisted) or over.
         self.ending = asyncio.Event()
@@ -181,6 +184,8 @@ class CallController:
                 self._last_code = item.status_code or 200
                 if self.status in (states.DIALING, states.RINGING):
                     self.answered = True
+                    self._dialog = item.dialog
+                    self.attempts[-1].targets = list(item.targets)
                     self._answer(item, loop)
                     await self._move(states.PROGRESSING)
                     await self._observer.answered(self.call_id)
@@ -263,6 +268,8 @@ class CallController:
         if not self.attempts or not self.attempts[-1].open:
             return
         attempt = self.attempts[-1]
+        if event is not None and event.targets:
+            attempt.targets = list(event.targets)
         code = event.status_code if event is not None else 0
         reason = event.detail if event is not None else "no final response to our CANCEL/BYE"
         attempt.close(code, reason)
@@ -320,9 +327,12 @@ class CallController:
         if not states.can_move(self.status, status):
             return
         self.status = status
+        extra: dict[str, Any] = {}
+        if status == states.PROGRESSING and self._dialog is not None:
+            extra["dialog"] = self._dialog
         try:
             await self._observer.moved(
-                self.call_id, status, end, self._last_code, self._attempts_wire()
+                self.call_id, status, end, self._last_code, self._attempts_wire(), **extra
             )
         except Exception:
             # The wire state stays authoritative; a lost row update must not kill the call.

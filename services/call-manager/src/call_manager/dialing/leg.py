@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class LegEventKind(StrEnum):
@@ -34,6 +34,11 @@ class LegEvent:
     status_code: int = 0
     end: LegEndKind | None = None
     detail: str = ""
+    # With ANSWERED: what a BYE from another replica needs (stored while the call lasts).
+    dialog: dict[str, Any] | None = None
+    # With ANSWERED and ENDED: every address the INVITE went to, in order (RFC 3263 failover
+    # inside one provider), as {"address", "sip_status_code", "sip_reason"}.
+    targets: tuple[dict[str, Any], ...] = ()
 
 
 LegListener = Callable[[LegEvent], None]
@@ -71,7 +76,8 @@ class CallLeg(Protocol):
         """End an answered call with BYE. Idempotent."""
 
     def abandon(self) -> None:
-        """Drop all local state without signalling (process shutdown after a failed stop)."""
+        """Drop all local state without signalling (process shutdown after a failed stop, or
+        a fenced replica whose dialogs a survivor has taken over). No event follows."""
 
 
 class Dialer(Protocol):

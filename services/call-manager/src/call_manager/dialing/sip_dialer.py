@@ -8,6 +8,7 @@ adapter only translates its events into leg events and our orders into its calls
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import structlog
@@ -82,8 +83,15 @@ class SipLeg:
         mapped = leg_event(event)
         if mapped is None or self._ended:
             return
+        targets = tuple(
+            {"address": t.address, "sip_status_code": t.status_code, "sip_reason": t.reason}
+            for t in self._call.target_attempts
+        )
         if mapped.kind is LegEventKind.ENDED:
             self._ended = True
+            mapped = dataclasses.replace(mapped, targets=targets)
+        elif mapped.kind is LegEventKind.ANSWERED:
+            mapped = dataclasses.replace(mapped, dialog=self._call.dialog_record(), targets=targets)
         self._listener(mapped)
 
     async def _place(self) -> None:
@@ -115,7 +123,8 @@ class SipLeg:
         self._spawn(self._hangup())
 
     def abandon(self) -> None:
-        self._spawn(self._call.aclose())
+        self._ended = True
+        self._call.drop()
 
 
 class SipDialer:
@@ -129,9 +138,11 @@ class SipDialer:
         rtp_port_range: tuple[int, int] | None = None,
         ticker: RtpTicker | None = None,
         rtp_timeout: float = 0.0,
+        provisional_timeout: float = 0.0,
     ) -> None:
         self.transport = transport
         self.rtp_timeout = rtp_timeout
+        self.provisional_timeout = provisional_timeout
         self.resolver = resolver
         self.timers = timers
         self.media_host = media_host
@@ -162,6 +173,7 @@ class SipDialer:
             ticker=self.ticker,
             on_event=forward,
             rtp_timeout=self.rtp_timeout,
+            provisional_timeout=self.provisional_timeout,
         )
         leg = SipLeg(call, listener)
         holder.append(leg)

@@ -24,6 +24,7 @@ from call_manager.models import call_wire
 from call_manager.planning.plan import CallPlan
 from call_manager.planning.template import CallTemplate
 from call_manager.repositories.calls import CallRepository, with_hangup_cause
+from call_manager.repositories.dialogs import DialogRepository
 
 log = structlog.get_logger("call.live")
 
@@ -105,6 +106,19 @@ class LiveCalls:
     async def hangup_group(self, groupcall_id: str) -> bool:
         return await self.groups.hangup(groupcall_id)
 
+    def fence(self) -> int:
+        """A survivor took our calls over (our heartbeat row was reaped): forget every
+        dialog at once, without a word to the carriers or a row written. Returns how many."""
+        dropped = list(self.controllers.values())
+        self.groups.stop_all()
+        self.groups.groups.clear()
+        for controller in dropped:
+            controller.abandon()
+        self.controllers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        return len(dropped)
+
     async def shutdown(self, grace: float) -> list[str]:
         """Hang up everything; returns the ids of calls still unfinished after `grace`."""
         self.groups.stop_all()
@@ -130,6 +144,7 @@ class LiveCalls:
         end: CallEnd | None,
         sip_status_code: int,
         attempts: list[dict[str, Any]],
+        dialog: dict[str, Any] | None = None,
     ) -> None:
         values: dict[str, Any] = {"sip_status_code": sip_status_code, "attempts": attempts}
         if end is not None:
@@ -140,6 +155,10 @@ class LiveCalls:
             row = await CallRepository(session).move(call_id, status, values)
             if row is not None:
                 await add_events(session, [(states.event_type(status), call_wire(row))])
+                if dialog is not None:
+                    await DialogRepository(session).save(call_id, self.replica_id, dialog)
+            if status == states.HANGUP:
+                await DialogRepository(session).remove(call_id)
         if row is not None:
             self._wake()
 

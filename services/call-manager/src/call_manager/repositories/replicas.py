@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,16 @@ class ReplicaRepository:
             .values(id=replica_id, heartbeat=now, tm_create=now)
             .on_conflict_do_update(index_elements=[replicas.c.id], set_={"heartbeat": now})
         )
+
+    async def refresh(self, replica_id: str) -> bool:
+        """Beat an existing row; False when there is none (we were reaped: fenced)."""
+        result = await self._session.execute(
+            update(replicas)
+            .where(replicas.c.id == replica_id)
+            .values(heartbeat=func.clock_timestamp())
+            .returning(replicas.c.id)
+        )
+        return result.first() is not None
 
     async def lock_dead(self, silent_for: timedelta, exclude: str) -> list[str]:
         """Dead replicas, locked so that two reapers never finish the same calls."""
