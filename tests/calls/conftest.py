@@ -65,7 +65,7 @@ def admin_customer(admin_token: str) -> str:
     return str(claims["customer_id"])
 
 
-SippFactory = Callable[[str], AbstractAsyncContextManager[SippProcess]]
+SippFactory = Callable[..., AbstractAsyncContextManager[SippProcess]]
 
 
 @pytest.fixture
