@@ -1,0 +1,471 @@
+"""Calls per second (issue 14): POST /v1.0/calls through the whole platform against sipp, which
+answers each call and hangs it up a second later, at rising rates.
+
+For each rate the driver posts one call per request, open loop (on a fixed schedule, whatever
+the answers' latency), for a few seconds, then reads sipp's message trace for the time each
+INVITE arrived. It reports p50/p99 POST-to-INVITE, calls that never arrived, and CPU time per
+call of every process (gateway, provider-manager, call-manager, RabbitMQ, PostgreSQL; what
+each burns idle is measured first and taken off). The sustained rate is the highest one whose
+p99 stayed under 200 ms with every call dialed.
+
+The floor: the same calls placed by a sipp UAC straight at a sipp UAS at the same rates (one
+process, no API, no broker, no database): its CPU per call and whether it kept the rate.
+
+    .venv/bin/python services/call-manager/benchmarks/bench_calls_per_second.py
+    .venv/bin/python services/call-manager/benchmarks/bench_calls_per_second.py --rates 5,10
+
+Every service is its own process on loopback with a throwaway database and queue prefix;
+sipp and the services are stopped by PID at the end. Asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import AsyncExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import asyncpg
+import psutil
+from shared.sip.testing.sipp import SippProcess
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+PYTHON = sys.executable
+PASSWORD = "bench-admin-password"
+TARGET_P99_MS = 200.0
+SERVICES = ("provider-manager", "api-gateway", "call-manager")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class Platform:
+    """The three services as child processes, stopped by their own PIDs."""
+
+    def __init__(self, workdir: Path) -> None:
+        tag = uuid.uuid4().hex[:10]
+        self.base_db = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/voip")
+        self.db_name = f"voip_bench_cps_{tag}"
+        self.workdir = workdir
+        self.gateway_port = _free_port()
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": _database(self.base_db, self.db_name),
+            "AMQP_URL": os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+            "QUEUE_PREFIX": f"bench-cps-{tag}",
+            "LOG_LEVEL": "WARNING",
+            "GATEWAY_HOST": "127.0.0.1",
+            "GATEWAY_PORT": str(self.gateway_port),
+            "GATEWAY_OPS_PORT": str(_free_port()),
+            "PROVIDER_MANAGER_OPS_PORT": str(_free_port()),
+            "CALL_MANAGER_OPS_PORT": str(_free_port()),
+            "CALL_MANAGER_SIP_HOST": "127.0.0.1",
+            "CALL_MANAGER_SIP_PORT": "0",
+            "JWT_SECRET": "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
+            "ADMIN_USERNAME": "admin",
+            "ADMIN_PASSWORD": PASSWORD,
+            # Per-customer fair-share limits are not what this measures: out of the way.
+            "CALL_MANAGER_CUSTOMER_MAX_CALLS": "100000",
+            "CALL_MANAGER_CUSTOMER_CALLS_PER_SECOND": "100000",
+        }
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def migrate(self) -> None:
+        for module in ("provider_manager", "api_gateway", "call_manager"):
+            subprocess.run(
+                [PYTHON, "-m", module, "migrate"],
+                env=self.env,
+                check=True,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+            )
+
+    def start(self) -> None:
+        for name in SERVICES:
+            module = name.replace("-", "_")
+            with (self.workdir / f"{name}.log").open("wb") as sink:
+                self.procs[name] = subprocess.Popen(
+                    [PYTHON, "-m", module, "serve"],
+                    env=self.env,
+                    cwd=ROOT,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                )
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                tail = (self.workdir / f"{name}.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
+
+    def stop(self) -> None:
+        for name, proc in reversed(list(self.procs.items())):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    print(f"{name} did not stop in 20 s; killing pid {proc.pid}")
+                    proc.kill()
+                    proc.wait()
+
+    async def drop_database(self) -> None:
+        conn = await asyncpg.connect(_plain(_database(self.base_db, "postgres")))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+def _cpu(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of our processes and of the shared RabbitMQ and PostgreSQL."""
+    out: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            times = psutil.Process(pid).cpu_times()
+            out[name] = times.user + times.system
+        except psutil.Error:
+            out[name] = float("nan")
+    for label, proc_name in (("rabbitmq", "beam.smp"), ("postgres", "postgres")):
+        total = 0.0
+        for proc in psutil.process_iter(["name"]):
+            if proc.info["name"] == proc_name:
+                try:
+                    times = proc.cpu_times()
+                    total += times.user + times.system
+                except psutil.Error:
+                    continue
+        out[label] = total
+    return out
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def invite_arrivals(sipp: SippProcess) -> dict[str, float]:
+    """Dialed number -> wall-clock time sipp first received its INVITE (-trace_msg stamps)."""
+    seen: dict[str, float] = {}
+    text = sipp.message_file.read_text(errors="replace") if sipp.message_file.exists() else ""
+    for block in text.split("-" * 47)[1:]:
+        lines = block.split("\n")
+        if len(lines) < 4 or "received" not in lines[1] or not lines[3].startswith("INVITE "):
+            continue
+        number = lines[3].split(" ")[1].removeprefix("sip:").split("@", 1)[0]
+        try:
+            stamp = datetime.strptime(lines[0].strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        except ValueError:
+            continue  # a block sipp is still writing
+        seen.setdefault(number, stamp)
+    return seen
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+async def _prepare(http: aiohttp.ClientSession, carrier: SippProcess) -> dict[str, str]:
+    async with http.post("/auth/login", json={"username": "admin", "password": PASSWORD}) as r:
+        r.raise_for_status()
+        headers = {"Authorization": f"Bearer {(await r.json())['token']}"}
+    body = {"type": "sip", "hostname": carrier.target, "name": "bench carrier"}
+    async with http.post("/v1.0/providers", json=body, headers=headers) as r:
+        r.raise_for_status()
+        provider_id = (await r.json())["id"]
+    route = {"provider_id": provider_id, "target": "all", "name": "bench default"}
+    async with http.post("/v1.0/routes", json=route, headers=headers) as r:
+        r.raise_for_status()
+    return headers
+
+
+async def _wait_ready(
+    http: aiohttp.ClientSession, platform: Platform, headers: dict[str, str]
+) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        platform.check_alive()
+        try:
+            async with http.get("/v1.0/calls?page_size=1", headers=headers) as r:
+                if r.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError("call-manager did not answer in 60 s")
+
+
+async def _login_ready(http: aiohttp.ClientSession, platform: Platform) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        platform.check_alive()
+        try:
+            async with http.get("/openapi.json") as r:
+                if r.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the gateway did not come up in 60 s")
+
+
+async def drive(
+    http: aiohttp.ClientSession,
+    headers: dict[str, str],
+    rate: float,
+    seconds: float,
+    first_number: int,
+) -> tuple[dict[str, float], dict[str, int]]:
+    """POST one call every 1/rate s for `seconds`; number -> wall time of its POST."""
+    posted: dict[str, float] = {}
+    outcomes: dict[str, int] = {}
+    count = int(rate * seconds)
+    start = time.monotonic()
+
+    async def one(n: int) -> None:
+        number = f"+1555{first_number + n:07d}"
+        body = {
+            "source": {"type": "tel", "target": "+14155551234"},
+            "destinations": [{"type": "tel", "target": number}],
+        }
+        posted[number] = time.time()
+        try:
+            async with http.post("/v1.0/calls", json=body, headers=headers) as r:
+                await r.read()
+                key = str(r.status)
+        except aiohttp.ClientError as exc:
+            key = exc.__class__.__name__
+        outcomes[key] = outcomes.get(key, 0) + 1
+
+    tasks = []
+    for n in range(count):
+        delay = start + n / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(n)))
+    await asyncio.gather(*tasks)
+    return posted, outcomes
+
+
+async def platform_steps(args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]:
+    platform = Platform(workdir)
+    results: list[dict[str, Any]] = []
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(platform.drop_database)
+        stack.callback(platform.stop)
+        await asyncio.to_thread(platform.migrate)
+        platform.start()
+        carrier = SippProcess(
+            workdir / "carrier",
+            scenario=HERE / "scenarios" / "uas_answer_bye.xml",
+            max_runtime=1800,
+        )
+        await carrier.start()
+        stack.push_async_callback(carrier.stop)
+        base = f"http://127.0.0.1:{platform.gateway_port}"
+        connector = aiohttp.TCPConnector(limit=256)
+        http = await stack.enter_async_context(aiohttp.ClientSession(base, connector=connector))
+        await _login_ready(http, platform)
+        headers = await _prepare(http, carrier)
+        await _wait_ready(http, platform, headers)
+        pids = {name: proc.pid for name, proc in platform.procs.items()}
+        call_manager = psutil.Process(pids["call-manager"])
+        rss_idle = call_manager.memory_info().rss
+        # What the processes burn with no calls (heartbeats, relays, reapers), per second:
+        # taken off each step, so a slow rate is not charged for the idle loops.
+        idle_before, idle_wall = _cpu(pids), time.monotonic()
+        await asyncio.sleep(args.idle_seconds)
+        idle_after = _cpu(pids)
+        idle_rate = {
+            k: (idle_after[k] - idle_before[k]) / (time.monotonic() - idle_wall) for k in idle_after
+        }
+        print(
+            "idle CPU (ms per second): "
+            + ", ".join(f"{k} {v * 1000:.1f}" for k, v in idle_rate.items())
+        )
+        next_number = 0
+        for rate in args.rates:
+            before = _cpu(pids)
+            wall0 = time.monotonic()
+            posted, outcomes = await drive(http, headers, rate, args.seconds, next_number)
+            next_number += len(posted) + 1
+            # Calls last about 1 s: measure until every INVITE came or 10 s passed.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                arrived = invite_arrivals(carrier)
+                if all(number in arrived for number in posted):
+                    break
+                await asyncio.sleep(0.25)
+            rss_peak = call_manager.memory_info().rss
+            await asyncio.sleep(2.5)  # the last calls' BYEs and write-backs, inside the window
+            wall = time.monotonic() - wall0
+            after = _cpu(pids)
+            platform.check_alive()
+            arrived = invite_arrivals(carrier)
+            delays = [(arrived[n] - t) * 1000 for n, t in posted.items() if n in arrived]
+            calls = len(posted)
+            results.append(
+                {
+                    "rate": rate,
+                    "calls": calls,
+                    "outcomes": outcomes,
+                    "dialed": len(delays),
+                    "p50_ms": _percentile(delays, 0.5),
+                    "p99_ms": _percentile(delays, 0.99),
+                    "cpu_ms_per_call": {
+                        k: (after[k] - before[k] - idle_rate[k] * wall) * 1000 / calls
+                        for k in after
+                        if calls
+                    },
+                    "wall": wall,
+                    "rss_idle_mb": rss_idle / 1e6,
+                    "rss_peak_mb": rss_peak / 1e6,
+                }
+            )
+            _print_step("platform", results[-1])
+            if results[-1]["p99_ms"] > 3 * TARGET_P99_MS or results[-1]["dialed"] < calls * 0.9:
+                print("  (far past the target: higher rates skipped)")
+                break
+    return results
+
+
+async def floor_steps(args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]:
+    """sipp UAC -> sipp UAS, the same call flow at the same rates: the floor's CPU per call."""
+    results: list[dict[str, Any]] = []
+    for rate in args.rates:
+        calls = int(rate * args.seconds)
+        step = workdir / f"floor-{rate:g}"
+        async with SippProcess(
+            step / "uas", scenario=HERE / "scenarios" / "uas_answer_bye.xml", max_runtime=300
+        ) as uas:
+            uac = SippProcess(
+                step / "uac",
+                scenario=HERE / "scenarios" / "uac_invite_await_bye.xml",
+                calls=calls,
+                remote=uas.target,
+                extra_args=("-r", f"{rate:g}", "-s", "+15550000000"),
+                max_runtime=300,
+            )
+            children_before = _children_cpu()
+            await uac.start()
+            assert uac.process is not None and uas.process is not None
+            procs = {"sipp uas": uas.process.pid}
+            before = _cpu(procs)
+            wall0 = time.monotonic()
+            code = await uac.wait(args.seconds + 30)
+            if code is None:
+                code = await uac.stop()
+            wall = time.monotonic() - wall0
+            after = _cpu(procs)
+            # The UAC has exited and been reaped: its CPU is in our children's usage.
+            after = {"sipp uac": _children_cpu() - children_before, "sipp uas": after["sipp uas"]}
+        results.append(
+            {
+                "rate": rate,
+                "calls": calls,
+                "exit": code,
+                "achieved_cps": calls / max(wall - 1.5, 1e-3),
+                "cpu_ms_per_call": {
+                    k: (after[k] - before.get(k, 0.0)) * 1000 / calls for k in after if calls
+                },
+                "wall": wall,
+            }
+        )
+        r = results[-1]
+        cpu = ", ".join(f"{k} {v:.2f}" for k, v in r["cpu_ms_per_call"].items())
+        verdict = "all calls completed" if code == 0 else f"sipp exit {code}: some calls failed"
+        print(f"floor    {rate:>6g} calls/s  {calls} calls, {verdict}  CPU ms per call: {cpu}")
+    return results
+
+
+def _print_step(label: str, r: dict[str, Any]) -> None:
+    cpu = ", ".join(f"{k} {v:.2f}" for k, v in r["cpu_ms_per_call"].items())
+    print(
+        f"{label} {r['rate']:>6g} calls/s  {r['calls']} posted {r['outcomes']}  "
+        f"dialed {r['dialed']}  POST->INVITE p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms"
+    )
+    print(f"{'':<9} CPU ms per call: {cpu}")
+    print(
+        f"{'':<9} call-manager RSS {r['rss_idle_mb']:.1f} MB idle, "
+        f"{r['rss_peak_mb']:.1f} MB at the step's end"
+    )
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    print(
+        f"calls per second: rates {args.rates}, {args.seconds:g} s each; sipp answers and "
+        f"hangs up 1 s later; {os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-cps-") as tmp:
+        workdir = Path(tmp)
+        steps = await platform_steps(args, workdir)
+        floor = await floor_steps(args, workdir) if not args.no_floor else []
+    good = [s for s in steps if s["p99_ms"] <= TARGET_P99_MS and s["dialed"] == s["calls"]]
+    sustained = max((s["rate"] for s in good), default=0.0)
+    print(f"sustained: {sustained:g} calls/s with p99 POST->INVITE <= {TARGET_P99_MS:g} ms")
+    if good:
+        best = max(good, key=lambda s: s["rate"])
+        total = sum(v for v in best["cpu_ms_per_call"].values() if v == v)
+        print(f"  CPU per call at that rate, all processes: {total:.1f} ms")
+        if floor:
+            match = [f for f in floor if f["rate"] == best["rate"]]
+            if match:
+                # The caller's side only: the UAS plays the carrier in both set-ups.
+                floor_caller = match[0]["cpu_ms_per_call"]["sipp uac"]
+                print(
+                    "  floor (sipp UAC -> sipp UAS) at the same rate: the caller "
+                    f"{floor_caller:.2f} ms per call; the platform costs "
+                    f"{total / max(floor_caller, 1e-3):.0f}x that"
+                )
+    print(
+        "target: a sustained rate is measured"
+        if good
+        else "TARGET MISSED: no rate kept p99 POST->INVITE under 200 ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--rates",
+        type=lambda text: [float(x) for x in text.split(",")],
+        default=[float(x) for x in os.environ.get("BENCH_CPS_RATES", "5,10,20,40,80").split(",")],
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=float(os.environ.get("BENCH_CPS_SECONDS", "6"))
+    )
+    parser.add_argument("--idle-seconds", type=float, default=4.0)
+    parser.add_argument("--no-floor", action="store_true")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
