@@ -10,10 +10,12 @@ held open here without reading, creates the providers over RPC, lets the first (
 run, then makes every target due at once and measures that round: wall time (the
 health-checker's own round gauge: claim -> probes -> results written back), the
 health-checker's CPU seconds over the round, and its peak RSS (VmHWM). Targets on a 2-core
-machine: answering round <= 3 s wall and <= 2 CPU s; 10% silent: round <= timeout + 1 s;
-RSS <= 200 MB. Everything it starts is stopped by PID, and the database, queues and
-exchanges it made are dropped, also on failure; the responder exits by itself after
---responder-seconds at the latest.
+machine (issue 14): answering round <= 2 s wall and <= 1.2 CPU s; 10% silent: round <=
+timeout + 1 s; RSS <= 200 MB. A last scenario at --large providers (100,000) is measured, not
+judged: wall, CPU, RSS per 10,000 providers, and the check interval it can sustain.
+Everything it starts is stopped by PID, and the database, queues and exchanges it made are
+dropped, also on failure; the responder exits by itself after --responder-seconds at the
+latest.
 """
 
 from __future__ import annotations
@@ -46,7 +48,10 @@ from shared.rpc import RpcClient
 from shared.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL
 from shared.sip.testing.ports import free_udp_port
 
-TARGETS = {"wall": 3.0, "cpu": 2.0, "rss_mb": 200.0, "silent_slack": 1.0}
+# Issue 14's targets for the answering round at 10,000 providers (issue 8 had 3 s and 2 s).
+TARGETS = {"wall": 2.0, "cpu": 1.2, "rss_mb": 200.0, "silent_slack": 1.0}
+# The share of one core a checker may spend on rounds when its interval is called sustainable.
+SUSTAINABLE_CORE_SHARE = 0.5
 
 
 @dataclass
@@ -309,7 +314,8 @@ async def run_scenario(args: argparse.Namespace, scenario: Scenario) -> Figures:
         services.append(hc)
         await hc.start(timeout=60)
         db = await asyncpg.connect(db_url)
-        await wait_written(db, datetime.min.replace(tzinfo=UTC), scenario.providers, 180)
+        patience = max(180.0, scenario.providers / 250)
+        await wait_written(db, datetime.min.replace(tzinfo=UTC), scenario.providers, patience)
         await asyncio.sleep(0.3)  # the round ends just after its last write
         figures.cold_wall = sample(await hc.metrics(), "health_check_last_round_seconds")
         print(f"  cold round (first probe of every provider): {figures.cold_wall:.2f} s")
@@ -317,14 +323,15 @@ async def run_scenario(args: argparse.Namespace, scenario: Scenario) -> Figures:
         hc_queue = f"{prefix}.health-checker.subscribe"
         try:
             await wait_quiet(db, channel, hc_queue)
-            for _ in range(args.rounds):
+            warm_rounds = args.large_rounds if scenario.providers > args.providers else args.rounds
+            for _ in range(warm_rounds):
                 rounds_before = sample(await hc.metrics(), "health_check_rounds_total")
                 cpu_before = cpu_seconds(hc.pid)
                 since = await db.fetchval(
                     "WITH due AS (UPDATE health_checker.probe_targets SET next_due_at = now() "
                     "WHERE tm_delete IS NULL RETURNING 1) SELECT now() FROM due LIMIT 1"
                 )
-                waited = await wait_written(db, since, scenario.providers, 180)
+                waited = await wait_written(db, since, scenario.providers, patience)
                 figures.cpus.append(cpu_seconds(hc.pid) - cpu_before)
                 await asyncio.sleep(0.3)  # the round ends just after its last write
                 metrics = await hc.metrics()
@@ -404,13 +411,28 @@ def report(figures: Figures) -> bool:
         f"unhealthy={figures.unhealthy}"
     )
     ok = figures.rss_mb <= TARGETS["rss_mb"]
+    if s.providers > 10_000:
+        # Measured, not judged: the interval at which rounds keep up with time to spare.
+        interval = max(2 * wall, cpu / SUSTAINABLE_CORE_SHARE)
+        print(
+            f"  RSS per 10,000 providers: {figures.rss_mb / s.providers * 10_000:.1f} MB "
+            f"(peak RSS over the providers, the process's base included)"
+        )
+        print(
+            f"  sustainable HEALTH_CHECK_INTERVAL: >= {interval:.0f} s (twice the round's wall, "
+            f"and its CPU at most {SUSTAINABLE_CORE_SHARE:.0%} of one core)"
+        )
+        return True
     if s.silent:
         limit = s.timeout + TARGETS["silent_slack"]
         ok = ok and wall <= limit
         print(f"  target: round <= {limit:g} s, RSS <= 200 MB -> {'met' if ok else 'MISSED'}")
     else:
         ok = ok and wall <= TARGETS["wall"] and cpu <= TARGETS["cpu"]
-        print(f"  target: wall <= 3 s, CPU <= 2 s, RSS <= 200 MB -> {'met' if ok else 'MISSED'}")
+        print(
+            f"  target: wall <= {TARGETS['wall']:g} s, CPU <= {TARGETS['cpu']:g} s, "
+            f"RSS <= 200 MB -> {'met' if ok else 'MISSED'}"
+        )
     return ok
 
 
@@ -434,7 +456,15 @@ async def main() -> int:
     parser.add_argument("--responder-ports", type=int, default=500)
     parser.add_argument("--silent-ports", type=int, default=100)
     parser.add_argument("--responder-seconds", type=float, default=600)
-    parser.add_argument("--only", choices=["answering", "silent"], default=None)
+    parser.add_argument(
+        "--large",
+        type=int,
+        default=100_000,
+        help="providers in a last, answering-only scenario that is measured, not judged "
+        "(0 skips it)",
+    )
+    parser.add_argument("--large-rounds", type=int, default=2)
+    parser.add_argument("--only", choices=["answering", "silent", "large"], default=None)
     parser.add_argument("--seed", choices=["sql", "rpc"], default="sql", help="how to create")
     args = parser.parse_args()
 
@@ -448,10 +478,15 @@ async def main() -> int:
             args.timeout,
         ),
     ]
+    large = Scenario(f"{args.large:,} answering", args.large, 0.0, args.concurrency, args.timeout)
+    if args.large:
+        scenarios.append(large)
     if args.only == "answering":
         scenarios = scenarios[:1]
     elif args.only == "silent":
-        scenarios = scenarios[1:]
+        scenarios = scenarios[1:2]
+    elif args.only == "large":
+        scenarios = [large]
     results = []
     for scenario in scenarios:
         print(f"== {scenario.name}")
