@@ -164,6 +164,19 @@ def _cpu(pids: dict[str, int]) -> dict[str, float]:
     return out
 
 
+def _sample(
+    args: argparse.Namespace, pid: int, workdir: Path, rate: float
+) -> subprocess.Popen[bytes] | None:
+    """py-spy on call-manager for a step (--py-spy PATH), written next to the other figures."""
+    if not args.py_spy:
+        return None
+    out = Path(args.profile_dir) / f"call-manager-{rate:g}cps.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = [args.py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out)]
+    command += ["--duration", str(int(args.seconds))]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -313,6 +326,7 @@ async def platform_steps(args: argparse.Namespace, workdir: Path) -> list[dict[s
         )
         next_number = 0
         for rate in args.rates:
+            sampler = _sample(args, pids["call-manager"], workdir, rate)
             before = _cpu(pids)
             wall0 = time.monotonic()
             posted, outcomes = await drive(http, headers, rate, args.seconds, next_number)
@@ -328,6 +342,8 @@ async def platform_steps(args: argparse.Namespace, workdir: Path) -> list[dict[s
             await asyncio.sleep(2.5)  # the last calls' BYEs and write-backs, inside the window
             wall = time.monotonic() - wall0
             after = _cpu(pids)
+            if sampler is not None:
+                sampler.wait(timeout=60)
             platform.check_alive()
             arrived = invite_arrivals(carrier)
             delays = [(arrived[n] - t) * 1000 for n, t in posted.items() if n in arrived]
@@ -464,6 +480,8 @@ def main() -> None:
     )
     parser.add_argument("--idle-seconds", type=float, default=4.0)
     parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument("--py-spy", default=None, help="path of py-spy: sample call-manager")
+    parser.add_argument("--profile-dir", default="/tmp/bench-profiles")
     asyncio.run(main_async(parser.parse_args()))
 
 

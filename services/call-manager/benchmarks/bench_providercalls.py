@@ -233,6 +233,7 @@ async def hold_phase(
     hold_ms = int((HOLD_SECONDS + 4) * 1000)
     async with SippProcess(workdir / "hold", scenario=scenario, max_runtime=300) as carrier:
         provider_id = await provider_for(http, headers, carrier.target)
+        rss_before = process.memory_info().rss
         actions = [{"type": "pause", "option": {"duration": hold_ms}}]
         for batch in range(HELD // FANOUT):
             body = fanout_body(provider_id, 900000 + batch * FANOUT, FANOUT, actions=actions)
@@ -260,6 +261,12 @@ async def hold_phase(
     print(
         f"  call-manager CPU: {cpu:.1f}% of one core; RSS {rss / 1e6:.1f} MB; "
         f"calls still up at the window's end: {still}"
+    )
+    # Issue 14: memory per live call, from the growth over the process before these calls.
+    per_thousand = (rss - rss_before) / max(still, 1) * 1000 / 1e6
+    print(
+        f"  RSS per 1,000 live calls: {per_thousand:.1f} MB "
+        f"({rss_before / 1e6:.1f} MB before the {HELD} calls, {rss / 1e6:.1f} MB while held)"
     )
 
 
