@@ -272,10 +272,12 @@ async def start_responders(count: int) -> list[OptionsResponder]:
 
 def probe_figures(
     responders: list[OptionsResponder], start: float, end: float, interval: float
-) -> dict[str, int]:
-    """Providers probed twice within half an interval (twice in a round), and providers with
-    a gap over two intervals (a round missed), between `start` and `end`."""
+) -> dict[str, float]:
+    """Between `start` and `end`: providers probed twice within half an interval (twice in a
+    round), providers with a gap over 1.5 intervals (a round missed: with jitter under 50% a
+    steady schedule never leaves one), and the longest gap between two probes of a provider."""
     twice = missed = probes = 0
+    longest = 0.0
     for responder in responders:
         times = [t for t in responder.probes if start <= t <= end]
         probes += len(times)
@@ -283,9 +285,15 @@ def probe_figures(
         if any(gap < interval / 2 for gap in gaps):
             twice += 1
         edges = [times[0] - start, end - times[-1]] if times else [end - start]
-        if any(gap > 2 * interval for gap in [*gaps, *edges]):
+        if any(gap > 1.5 * interval for gap in [*gaps, *edges]):
             missed += 1
-    return {"probes": probes, "probed_twice_in_a_round": twice, "missed_a_round": missed}
+        longest = max([longest, *gaps])
+    return {
+        "probes": probes,
+        "probed_twice_in_a_round": twice,
+        "missed_a_round": missed,
+        "longest_probe_gap_s": round(longest, 1),
+    }
 
 
 class EventAudit:

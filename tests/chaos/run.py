@@ -56,11 +56,19 @@ from tests.chaos.platform import (
 from tests.support.backends import resolve_backends
 
 SCENARIO_FILE = Path(__file__).resolve().parents[1] / "failover" / "scenarios" / "uas_answer.xml"
-SETTLE = 5.0  # load before the fault
-OBSERVE = 12.0  # load after the fault ended
-WRITERS = int(os.environ.get("CHAOS_WRITERS", "8"))
-CALLERS = int(os.environ.get("CHAOS_CALLERS", "6"))
-PROBED = int(os.environ.get("CHAOS_PROBED_PROVIDERS", "30"))
+
+
+@dataclass(frozen=True)
+class Sizes:
+    writers: int = int(os.environ.get("CHAOS_WRITERS", "8"))
+    callers: int = int(os.environ.get("CHAOS_CALLERS", "6"))
+    probed: int = int(os.environ.get("CHAOS_PROBED_PROVIDERS", "30"))
+    # Load before the fault; longer than CALL_MAX_DURATION, so the previous scenario's calls
+    # (on its own carrier) have all ended before this fault and are not counted here.
+    settle: float = 10.0
+    observe: float = 12.0  # load after the fault ended
+
+
 HOLD = 2.0  # seconds an answered call lasts before the caller hangs it up
 CUSTOMER_PASSWORD = "chaos-customer-password"
 # After a window: how long events may take to arrive, and calls to be finished (the max
@@ -124,7 +132,10 @@ def _answered_without_bye(carrier: SippProcess) -> tuple[int, int]:
 
 
 class Suite:
-    def __init__(self, workdir: Path, server_url: str, amqp_url: str) -> None:
+    def __init__(
+        self, workdir: Path, server_url: str, amqp_url: str, sizes: Sizes | None = None
+    ) -> None:
+        self.sizes = sizes or Sizes()
         self.workdir = workdir
         self.platform = Platform(workdir / "platform", server_url, amqp_url)
         self.load: Load | None = None
@@ -165,7 +176,7 @@ class Suite:
         finally:
             await engine.dispose()
         customer_token = await _login(self.http, self.base, username, CUSTOMER_PASSWORD)
-        self.responders = await start_responders(PROBED)
+        self.responders = await start_responders(self.sizes.probed)
         for i, responder in enumerate(self.responders):
             await self._provider(f"probed-{i}", f"127.0.0.1:{responder.port}")
         prefix = self.platform.queue_prefix
@@ -180,8 +191,8 @@ class Suite:
             {"Authorization": f"Bearer {self.admin_token}"},
             {"Authorization": f"Bearer {customer_token}"},
             call_number="",
-            writers=WRITERS,
-            callers=CALLERS,
+            writers=self.sizes.writers,
+            callers=self.sizes.callers,
             hold=HOLD,
             max_duration=float(CALL_MANAGER_ENV["CALL_MAX_DURATION"]),
         )
@@ -237,14 +248,14 @@ class Suite:
         crashes_before = sum(r.crashes for r in self.platform.replicas)
         rss_peak: dict[str, int] = {}
         sampler = asyncio.create_task(self._sample_rss(rss_peak))
-        await asyncio.sleep(SETTLE)
+        await asyncio.sleep(self.sizes.settle)
         clock = await scenario.fault()
         healed = clock.healed if clock is not None else time.monotonic()
         ready_after = None
         if clock is not None:
             await self.platform.wait_ready(90, clock.replicas)
             ready_after = time.monotonic() - clock.injected
-        await asyncio.sleep(OBSERVE)
+        await asyncio.sleep(self.sizes.observe)
         window_end = time.monotonic()
         window = self.load.new_window()
         usage_after = {r.label: r.usage() for r in self.platform.replicas}
@@ -404,7 +415,8 @@ def _print(figures: dict[str, Any]) -> None:
         f"carrier answered {figures.get('carrier_answered')} calls, "
         f"{figures.get('calls_without_bye')} left without a BYE; "
         f"probes {figures['probes']}, providers probed twice in a round "
-        f"{figures['probed_twice_in_a_round']}, missed a round {figures['missed_a_round']}"
+        f"{figures['probed_twice_in_a_round']}, missed a round {figures['missed_a_round']} "
+        f"(longest gap {figures['longest_probe_gap_s']} s)"
     )
     if figures["crash_restarts"]:
         lines.append(

@@ -22,17 +22,22 @@ def _responder(*times: float) -> OptionsResponder:
 def test_probe_figures_count_double_probes_and_missed_rounds() -> None:
     steady = _responder(1.0, 6.0, 11.0, 16.0)
     twice = _responder(1.0, 2.0, 7.0, 12.0, 17.0)  # a second probe 1 s after the first
-    starved = _responder(1.0, 14.0)  # 13 s without a probe: a round missed
+    starved = _responder(1.0, 11.0, 16.0)  # 10 s without a probe: a round missed
     figures = probe_figures([steady, twice, starved], start=0.0, end=18.0, interval=5.0)
-    assert figures == {"probes": 11, "probed_twice_in_a_round": 1, "missed_a_round": 1}
+    assert figures == {
+        "probes": 12,
+        "probed_twice_in_a_round": 1,
+        "missed_a_round": 1,
+        "longest_probe_gap_s": 10.0,
+    }
 
 
 def test_probe_figures_only_look_inside_the_window() -> None:
     before = _responder(-3.0, -2.5, 1.0, 6.0)
     assert probe_figures([before], 0.0, 8.0, 5.0)["probed_twice_in_a_round"] == 0
     never = _responder()
-    assert probe_figures([never], 0.0, 8.0, 5.0)["missed_a_round"] == 0
-    assert probe_figures([never], 0.0, 12.0, 5.0)["missed_a_round"] == 1
+    assert probe_figures([never], 0.0, 7.0, 5.0)["missed_a_round"] == 0
+    assert probe_figures([never], 0.0, 8.0, 5.0)["missed_a_round"] == 1
 
 
 def _trace(direction: str, text: str) -> str:
