@@ -15,6 +15,7 @@ from shared.sip.timers import SipTimers
 from shared.sip.transport import UdpTransport
 
 from call_manager.calls.controller import CallTimers
+from call_manager.dialing.credentials import CredentialLookup
 from call_manager.dialing.leg import Dialer
 from call_manager.dialing.sip_dialer import SipDialer
 from call_manager.dialing.survivor_bye import SurvivorBye
@@ -161,6 +162,9 @@ class CallManagerApp(ServiceApp):
             rtp_port_range=config.rtp_port_range,
             rtp_timeout=config.rtp_timeout,
             provisional_timeout=config.invite_response_timeout,
+            credentials=CredentialLookup(
+                self.rpc, config.request_queue(PROVIDER_MANAGER), config.rpc_timeout
+            ),
         )
 
     @property

@@ -9,6 +9,13 @@ Rules kept here: the 2xx is ACKed by the dialog (new branch, sent to the Contact
 first Record-Route), retransmitted 2xx get the same ACK again, CANCEL waits for a
 provisional response, a 200 that crosses our CANCEL is ACKed and then BYEd, and in-dialog
 requests from the carrier (BYE above all) are answered.
+
+Digest (RFC 3261 section 22, digest.py): a 401/407 to the INVITE is ACKed by its transaction,
+then the INVITE goes again with CSeq+1, the same Call-ID and From tag, a new branch and the
+credentials; at most one retry per challenge (a `stale=true` one may earn a second), never
+a loop. The 2xx's ACK repeats the INVITE's credentials, and BYE carries them for every realm
+that challenged (and is itself retried once if challenged). CANCEL is never resent with
+credentials: it must match the INVITE it cancels.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -26,6 +33,13 @@ from weakref import WeakKeyDictionary
 
 from shared.sip.dead_targets import DEFAULT_DEAD_FOR, DeadTargets, retry_after_seconds
 from shared.sip.dialog import Dialog
+from shared.sip.digest import (
+    PROXY_AUTHENTICATE,
+    WWW_AUTHENTICATE,
+    Credentials,
+    DigestSession,
+    parse_challenges,
+)
 from shared.sip.errors import (
     CallStateError,
     ResolutionError,
@@ -104,6 +118,12 @@ class CallEvent:
 
 
 EventCallback = Callable[[CallEvent], None]
+# Asked once, on the first 401/407 of a call: the trunk's Digest credentials, or None.
+CredentialsSource = Callable[[], Awaitable[Credentials | None]]
+AUTH_CHALLENGES = (401, 407)
+# Rounds of challenge -> signed retry for one request: one, plus one for a stale nonce.
+MAX_AUTH_ROUNDS = 2
+NO_CREDENTIALS = "the carrier asked for Digest authentication and the provider has no credentials"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +163,7 @@ class OutboundCall:
         rtp_timeout: float = 0.0,
         provisional_timeout: float = 0.0,
         dead_targets: DeadTargets | None = None,
+        credentials: CredentialsSource | None = None,
     ) -> None:
         """`media_host`: address for SDP and the RTP socket (default: the transport's host).
         `rtp_timeout`: BYE an answered call that received no RTP for that long (0: never).
@@ -166,6 +187,9 @@ class OutboundCall:
         self.provisional_timeout = provisional_timeout
         self.dead_targets = dead_targets or dead_targets_of(transport)
         self.target_attempts: list[TargetAttempt] = []  # every address tried, in order
+        self._credentials_source = credentials
+        self._digest: DigestSession | None = None
+        self._invite_auth: list[tuple[str, str]] = []  # the INVITE's credentials, for its ACK
 
         self.call_id = new_call_id()
         self.local_tag = new_tag()
@@ -341,31 +365,16 @@ class OutboundCall:
             )
         errors: list[str] = []
         targets = self.dead_targets.order(targets)
+        cseq = 0
         for index, target in enumerate(targets):
             last = index == len(targets) - 1
-            request = build_invite(
-                self.spec,
-                sent_by=self.transport.sent_by,
-                call_id=self.call_id,
-                from_tag=self.local_tag,
-                branch=new_branch(),
-                sdp=self._local_sdp,
-            )
-            self.invite_request = request
+            cseq += 1
             self.destination = target
-            txn = InviteClientTransaction(
-                self.transport,
-                request,
-                target,
-                timers=self.timers,
-                on_provisional=self._on_provisional,
-            )
-            self._txn = txn
-            silence = self._watch_first_response(txn)
             try:
-                final = await txn.run()
+                final = await self._run_invite(target, cseq)
             except TransactionTimeout as exc:
-                if txn.received_response or self._cancel_requested:
+                assert self._txn is not None
+                if self._txn.received_response or self._cancel_requested:
                     return self._cancelled(reason=self._cancel_note, error=str(exc))
                 self.dead_targets.mark(target)
                 self.target_attempts.append(TargetAttempt(str(target), 0, str(exc)))
@@ -376,9 +385,6 @@ class OutboundCall:
                 self.target_attempts.append(TargetAttempt(str(target), 0, str(exc)))
                 errors.append(f"{target}: {exc}")
                 continue
-            finally:
-                if silence is not None:
-                    silence.cancel()
             self.target_attempts.append(TargetAttempt(str(target), final.status_code, final.reason))
             if final.status_code == 503 and not self._cancel_requested:
                 # RFC 3263 section 4.3: the next address of the same server set; RFC 3261
@@ -388,6 +394,29 @@ class OutboundCall:
                 if not last:
                     errors.append(f"{target}: 503 {final.reason}")
                     continue
+            rounds = 0
+            while final.status_code in AUTH_CHALLENGES:
+                problem = await self._learn_challenge(final, signed=bool(self._invite_auth))
+                rounds += 1
+                if problem is None and rounds > MAX_AUTH_ROUNDS:
+                    problem = "still challenged after a signed retry"
+                if problem is not None:
+                    return self._fail(final.status_code, final.reason, problem)
+                if self._cancel_requested:
+                    # Nothing to cancel any more: the challenged INVITE is complete.
+                    return self._cancelled(final.status_code, final.reason, self._cancel_note)
+                cseq += 1
+                # The new INVITE has heard nothing yet: a CANCEL waits for its 1xx.
+                self.state = CallState.CALLING
+                try:
+                    final = await self._run_invite(target, cseq)
+                except TransactionTimeout as exc:
+                    assert self._txn is not None
+                    if self._txn.received_response or self._cancel_requested:
+                        return self._cancelled(reason=self._cancel_note, error=str(exc))
+                    return self._fail(error=f"no answer to the authenticated INVITE: {exc}")
+                except TransportError as exc:
+                    return self._fail(error=f"{target}: {exc}")
             return await self._on_final(final)
         return self._fail(error="; ".join(errors))
 
@@ -405,6 +434,55 @@ class OutboundCall:
                 )
 
         return asyncio.get_running_loop().call_later(self.provisional_timeout, expire)
+
+    async def _run_invite(self, target: Target, cseq: int) -> SipResponse:
+        """One INVITE transaction (CSeq `cseq`, new branch, credentials when we hold any)."""
+        request = build_invite(
+            self.spec,
+            sent_by=self.transport.sent_by,
+            call_id=self.call_id,
+            from_tag=self.local_tag,
+            branch=new_branch(),
+            cseq=cseq,
+            sdp=self._local_sdp,
+        )
+        self._invite_auth = (
+            self._digest.headers("INVITE", request.uri) if self._digest is not None else []
+        )
+        for name, value in self._invite_auth:
+            request.headers.add(name, value)
+        self.invite_request = request
+        txn = InviteClientTransaction(
+            self.transport,
+            request,
+            target,
+            timers=self.timers,
+            on_provisional=self._on_provisional,
+        )
+        self._txn = txn
+        silence = self._watch_first_response(txn)
+        try:
+            return await txn.run()
+        finally:
+            if silence is not None:
+                silence.cancel()
+
+    async def _learn_challenge(self, response: SipResponse, *, signed: bool) -> str | None:
+        """Why this 401/407 cannot be answered, or None: the next request is signed."""
+        proxy = response.status_code == 407
+        header = PROXY_AUTHENTICATE if proxy else WWW_AUTHENTICATE
+        challenges = parse_challenges(response.headers.get_all(header), proxy=proxy)
+        if self._digest is None:
+            credentials = None
+            if self._credentials_source is not None:
+                try:
+                    credentials = await self._credentials_source()
+                except Exception as exc:  # the lookup is someone else's I/O
+                    return f"could not fetch the provider's credentials: {exc}"
+            if credentials is None:
+                return NO_CREDENTIALS
+            self._digest = DigestSession(credentials)
+        return self._digest.learn(challenges, signed=signed)
 
     def _on_provisional(self, response: SipResponse) -> None:
         if self.state is CallState.CALLING:
@@ -558,7 +636,13 @@ class OutboundCall:
 
     async def _ack_2xx(self, dialog: Dialog) -> None:
         assert self.invite_request is not None
-        ack = dialog.build_request("ACK", self.transport.sent_by, cseq=self.invite_request.cseq[0])
+        # RFC 3261 section 13.2.2.4: the ACK carries the same credentials as the INVITE.
+        ack = dialog.build_request(
+            "ACK",
+            self.transport.sent_by,
+            cseq=self.invite_request.cseq[0],
+            extra_headers=self._invite_auth,
+        )
         destination = await self._next_hop(dialog)
         self._ack = (ack.to_bytes(), destination)
         self._resend_ack()
@@ -569,14 +653,25 @@ class OutboundCall:
                 self.transport.send(*self._ack)
 
     async def _send_bye(self, dialog: Dialog) -> SipResponse | None:
-        bye = dialog.build_request("BYE", self.transport.sent_by)
         destination = await self._next_hop(dialog)
-        txn = NonInviteClientTransaction(self.transport, bye, destination, timers=self.timers)
-        try:
-            return await txn.run()
-        except SipError as exc:
-            log.info("call %s: BYE failed: %s", self.call_id, exc)
-            return None
+        for _ in range(MAX_AUTH_ROUNDS + 1):
+            uri, _routes = dialog.request_uri_and_routes()
+            auth = self._digest.headers("BYE", uri) if self._digest is not None else []
+            bye = dialog.build_request("BYE", self.transport.sent_by, extra_headers=auth)
+            txn = NonInviteClientTransaction(self.transport, bye, destination, timers=self.timers)
+            try:
+                response = await txn.run()
+            except SipError as exc:
+                log.info("call %s: BYE failed: %s", self.call_id, exc)
+                return None
+            if response.status_code not in AUTH_CHALLENGES:
+                return response
+            # Challenged: sign (CSeq+1 through the dialog) and send once more.
+            problem = await self._learn_challenge(response, signed=bool(auth))
+            if problem is not None:
+                log.info("call %s: BYE challenged: %s", self.call_id, problem)
+                return response
+        return response
 
     async def _end_stray_dialog(self, response: SipResponse) -> None:
         """A 2xx from another fork (or after we gave up): ACK it, then BYE it."""

@@ -34,6 +34,7 @@ class ProviderRoute:
     tech_headers: tuple[tuple[str, str], ...] = ()
     # "" = RFC 3263 chooses; "udp" / "tcp" / "tls" force one (issue 9).
     transport: str = ""
+    provider_id: str = ""
     # Digest user name; the password is fetched from provider-manager only on a challenge.
     auth_username: str = ""
     auth_password_set: bool = False
@@ -47,6 +48,7 @@ class ProviderRoute:
             tech_postfix=str(provider.get("tech_postfix") or ""),
             tech_headers=tuple((str(k), str(v)) for k, v in headers.items()),
             transport=str(provider.get("transport") or ""),
+            provider_id=str(provider.get("id") or ""),
             auth_username=str(provider.get("auth_username") or ""),
             auth_password_set=bool(provider.get("auth_password_set")),
         )
@@ -104,4 +106,9 @@ def build_invite(
         asserted_identity=str(source["target"]) if hidden else None,
         extra_headers=tuple(_safe_headers(provider.tech_headers)),
         transport=provider.transport,
+        credentials_provider_id=(
+            provider.provider_id
+            if provider.provider_id and provider.auth_username and provider.auth_password_set
+            else ""
+        ),
     )

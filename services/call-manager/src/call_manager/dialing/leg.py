@@ -61,6 +61,8 @@ class InviteSpec:
     extra_headers: tuple[tuple[str, str], ...] = field(default=())
     # The provider's transport: "" = RFC 3263 chooses, else "udp" / "tcp" / "tls".
     transport: str = ""
+    # Whose Digest credentials answer a 401/407 (fetched only then); "" = none stored.
+    credentials_provider_id: str = ""
 
 
 class CallLeg(Protocol):

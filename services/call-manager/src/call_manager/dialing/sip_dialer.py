@@ -12,7 +12,8 @@ import dataclasses
 from typing import Any
 
 import structlog
-from shared.sip.call import CallEvent, CallEventKind, OutboundCall
+from shared.sip.call import CallEvent, CallEventKind, CredentialsSource, OutboundCall
+from shared.sip.digest import Credentials
 from shared.sip.errors import InvalidHeaderError, SipError
 from shared.sip.invite_request import CallSpec
 from shared.sip.resolver import SipResolver
@@ -20,6 +21,7 @@ from shared.sip.rtp import RtpTicker
 from shared.sip.timers import SipTimers
 from shared.sip.transport import UdpTransport
 
+from call_manager.dialing.credentials import CredentialLookup
 from call_manager.dialing.leg import (
     InviteSpec,
     LegEndKind,
@@ -139,10 +141,12 @@ class SipDialer:
         ticker: RtpTicker | None = None,
         rtp_timeout: float = 0.0,
         provisional_timeout: float = 0.0,
+        credentials: CredentialLookup | None = None,
     ) -> None:
         self.transport = transport
         self.rtp_timeout = rtp_timeout
         self.provisional_timeout = provisional_timeout
+        self.credentials = credentials
         self.resolver = resolver
         self.timers = timers
         self.media_host = media_host
@@ -155,6 +159,16 @@ class SipDialer:
         except InvalidHeaderError as exc:
             return str(exc)
         return None
+
+    def _credentials_for(self, spec: InviteSpec) -> CredentialsSource:
+        lookup, provider_id = self.credentials, spec.credentials_provider_id
+
+        async def fetch() -> Credentials | None:
+            if lookup is None or not provider_id:
+                return None  # the call fails saying the provider has no credentials
+            return await lookup.get(provider_id)
+
+        return fetch
 
     def dial(self, spec: InviteSpec, listener: LegListener) -> SipLeg:
         holder: list[SipLeg] = []
@@ -174,6 +188,7 @@ class SipDialer:
             on_event=forward,
             rtp_timeout=self.rtp_timeout,
             provisional_timeout=self.provisional_timeout,
+            credentials=self._credentials_for(spec),
         )
         leg = SipLeg(call, listener)
         holder.append(leg)
