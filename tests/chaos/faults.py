@@ -25,8 +25,11 @@ class FaultClock:
     replicas: list[Replica] | None = None
 
 
-async def kill9(platform: Platform, replica: Replica) -> FaultClock:
-    """SIGKILL one replica, restart it a second later (a new process, a new replica id)."""
+async def kill9(platform: Platform, replica: Replica | None) -> FaultClock:
+    """SIGKILL one replica (None: the call-manager owning the most live calls), restart it a
+    second later (a new process, a new replica id)."""
+    if replica is None:
+        replica = await platform.busiest_call_manager()
     clock = FaultClock(injected=time.monotonic(), replicas=[replica])
     replica.held = True
     replica.kill9()

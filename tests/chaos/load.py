@@ -274,8 +274,9 @@ def probe_figures(
     responders: list[OptionsResponder], start: float, end: float, interval: float
 ) -> dict[str, float]:
     """Between `start` and `end`: providers probed twice within half an interval (twice in a
-    round), providers with a gap over 1.5 intervals (a round missed: with jitter under 50% a
-    steady schedule never leaves one), and the longest gap between two probes of a provider."""
+    round), providers with a gap over 1.75 intervals (a round missed: a steady schedule's
+    gaps stay within interval x (1 + jitter) plus scheduling delay), and the longest gap
+    between two probes of one provider."""
     twice = missed = probes = 0
     longest = 0.0
     for responder in responders:
@@ -285,7 +286,7 @@ def probe_figures(
         if any(gap < interval / 2 for gap in gaps):
             twice += 1
         edges = [times[0] - start, end - times[-1]] if times else [end - start]
-        if any(gap > 1.5 * interval for gap in [*gaps, *edges]):
+        if any(gap > 1.75 * interval for gap in [*gaps, *edges]):
             missed += 1
         longest = max([longest, *gaps])
     return {

@@ -106,7 +106,15 @@ class Replica:
     def alive(self) -> bool:
         return self.process is not None and self.process.returncode is None
 
+    @property
+    def replica_id(self) -> str:
+        """call-manager's replica id of the current process: each start is a new replica,
+        as a replaced pod would be, so survivors must take over the previous one's calls."""
+        return f"chaos-{self.name}-{self.restarts + self.crashes}"
+
     async def start(self) -> None:
+        if self.service == "call-manager":
+            self.env["CALL_MANAGER_REPLICA_ID"] = self.replica_id
         log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             self.process = await asyncio.create_subprocess_exec(
@@ -290,6 +298,20 @@ class Platform:
 
     def replica(self, label: str) -> Replica:
         return next(r for r in self.replicas if r.label == label)
+
+    async def busiest_call_manager(self) -> Replica:
+        """The call-manager replica owning the most live calls now (the worst one to lose)."""
+        url = async_url(self.database_url).replace("+asyncpg", "")
+        conn = await asyncpg.connect(url)
+        try:
+            rows = await conn.fetch(
+                "SELECT owner_replica, count(*) AS n FROM call_manager.calls "
+                "WHERE status <> 'hangup' GROUP BY owner_replica"
+            )
+        finally:
+            await conn.close()
+        live = {row["owner_replica"]: row["n"] for row in rows}
+        return max(self.of("call-manager"), key=lambda r: live.get(r.replica_id, 0))
 
     async def wait_ready(self, timeout: float, replicas: list[Replica] | None = None) -> float:
         """Seconds until every (given) replica answers /readyz with 200."""

@@ -3,7 +3,8 @@ load, then one fault after another, each scenario printing its figures.
 
 Scenarios (CHAOS=name,name... picks some; the default runs all):
   baseline                          no fault: steady-state figures, CPU and memory per service
-  kill-<service>                    kill -9 of that service's replica "a", restarted 1 s later
+  kill-<service>                    kill -9 of that service's replica "a" (call-manager: the one
+                                    with the most live calls), restarted 1 s later
   partition-<service>               its replica "b" cut off from RabbitMQ for 5 s
   rabbitmq-restart                  rabbitmqctl stop_app, 3 s, start_app
   postgresql-restart                pg_ctlcluster stop, 3 s, start
@@ -446,8 +447,9 @@ def scenarios(suite: Suite) -> list[Scenario]:
 
     out = [Scenario("baseline", none)]
     for service in SERVICES:
-        replica = platform.replica(f"{service}/a")
-        out.append(Scenario(f"kill-{service}", _bind(faults.kill9, platform, replica)))
+        # call-manager: the replica with the most live calls at that moment.
+        victim = None if service == "call-manager" else platform.replica(f"{service}/a")
+        out.append(Scenario(f"kill-{service}", _bind(faults.kill9, platform, victim)))
     for service in SERVICES:
         replica = platform.replica(f"{service}/b")
         out.append(Scenario(f"partition-{service}", _bind(faults.partition, replica)))

@@ -37,7 +37,7 @@ def test_probe_figures_only_look_inside_the_window() -> None:
     assert probe_figures([before], 0.0, 8.0, 5.0)["probed_twice_in_a_round"] == 0
     never = _responder()
     assert probe_figures([never], 0.0, 7.0, 5.0)["missed_a_round"] == 0
-    assert probe_figures([never], 0.0, 8.0, 5.0)["missed_a_round"] == 1
+    assert probe_figures([never], 0.0, 9.0, 5.0)["missed_a_round"] == 1
 
 
 def _trace(direction: str, text: str) -> str:
