@@ -59,3 +59,29 @@ def test_compose_refuses_to_run_without_a_jwt_secret() -> None:
     )
     assert result.returncode != 0
     assert "JWT_SECRET" in result.stderr
+
+
+def test_compose_binds_sip_everywhere_and_advertises_the_public_ip() -> None:
+    """A host behind 1:1 NAT: SIP_PUBLIC_IP becomes the advertised address of both SIP
+    services; SIP and RTP ports are published as they are bound."""
+    env = {**os.environ, "JWT_SECRET": "compose-check-secret", "SIP_PUBLIC_IP": "203.0.113.10"}
+    result = subprocess.run(
+        [*_compose(), "-f", str(DEPLOY / "docker-compose.yml"), "config"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    calls = services["call-manager"]["environment"]
+    assert calls["CALL_MANAGER_SIP_HOST"] == "0.0.0.0"
+    assert calls["CALL_MANAGER_SIP_PUBLIC_HOST"] == "203.0.113.10"
+    low, high = int(calls["CALL_MANAGER_RTP_PORT_MIN"]), int(calls["CALL_MANAGER_RTP_PORT_MAX"])
+    published = {
+        (int(p["target"]), p.get("protocol", "tcp")) for p in services["call-manager"]["ports"]
+    }
+    assert {(5080, "udp"), (5080, "tcp"), (low, "udp"), (high, "udp")} <= published
+    checker = services["health-checker"]["environment"]
+    assert checker["HEALTH_CHECK_SIP_HOST"] == "0.0.0.0"
+    assert checker["HEALTH_CHECK_SIP_PUBLIC_HOST"] == "203.0.113.10"

@@ -34,6 +34,17 @@ OUTBOX_PENDING = Gauge("outbox_pending_events", "Events waiting in the outbox", 
 EVENTS_CONSUMED = Counter(
     "events_consumed_total", "Events handled by a subscriber", ["queue", "type", "outcome"]
 )
+SIP_CONNECTIONS = Counter(
+    "sip_connections_total",
+    "SIP TCP/TLS connections, by transport, who opened them and what happened",
+    ["transport", "direction", "outcome"],
+)
+SIP_CONNECTIONS_OPEN = Gauge("sip_connections_open", "Open SIP TCP/TLS connections", ["transport"])
+SIP_TRANSPORT_SWITCHES = Counter(
+    "sip_transport_switches_total",
+    "Requests moved from UDP to TCP because of their size (RFC 3261 section 18.1.1)",
+    ["outcome"],
+)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 

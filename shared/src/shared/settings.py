@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field
@@ -40,3 +41,20 @@ class CommonSettings(BaseSettings):
 
     def subscribe_queue(self, service: str) -> str:
         return f"{self.queue_prefix}.{service}.subscribe"
+
+
+def public_host_problem(value: str) -> str | None:
+    """Why `value` cannot be advertised to carriers as our address (None: it can).
+
+    Empty is fine (it means: work it out); the wildcard never is, and a name is refused
+    because SDP c= and Via must carry what the carrier's NAT and firewall match on.
+    """
+    if not value:
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return f"{value!r} is not an IP address"
+    if address.is_unspecified:
+        return f"{value} is the wildcard address, which no carrier can reach"
+    return None

@@ -27,6 +27,9 @@ StartSipp = Callable[..., Awaitable[SippProcess]]
         ("uas_options_200.xml", 200, "OK"),
         ("uas_options_404.xml", 404, "Not Found"),
         ("uas_options_503.xml", 503, "Service Unavailable"),
+        # a Digest challenge proves a live SIP stack too: never answered, never unhealthy
+        ("uas_options_401.xml", 401, "Unauthorized"),
+        ("uas_options_407.xml", 407, "Proxy Authentication Required"),
     ],
 )
 async def test_any_sip_answer_from_sipp_is_healthy(

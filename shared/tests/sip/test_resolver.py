@@ -86,7 +86,7 @@ async def test_ttl_cache_hit_sends_no_second_query(
     dns_server.add("host.cached.test", "A", "127.0.0.51", ttl=300)
     first = await dns_resolver.resolve("cached.test")
     queries = len(dns_server.queries)
-    assert queries == 2
+    assert queries == 3  # NAPTR (none), SRV _sip._udp, A
     # concurrent callers share the cached answer too
     again = await asyncio.gather(*(dns_resolver.resolve("cached.test") for _ in range(50)))
     assert all(result == first for result in again)

@@ -12,7 +12,7 @@ from shared.rpc import RpcServer
 from shared.runtime import ServiceApp
 from shared.sip.resolver import SipResolver
 from shared.sip.timers import SipTimers
-from shared.sip.transport import UdpTransport
+from shared.sip.transport import SipTransport
 
 from call_manager.calls.controller import CallTimers
 from call_manager.dialing.credentials import CredentialLookup
@@ -57,7 +57,7 @@ class CallManagerApp(ServiceApp):
         self.config = settings
         self.replica_id = settings.replica_id or uuid.uuid4().hex
         self._dialer_override = dialer
-        self.transport: UdpTransport | None = None
+        self.transport: SipTransport | None = None
         self.survivor_bye: SurvivorBye | None = None
 
     async def on_start(self) -> None:
@@ -143,8 +143,13 @@ class CallManagerApp(ServiceApp):
 
     async def _sip_dialer(self) -> SipDialer:
         config = self.config
-        self.transport = await UdpTransport.create(
-            config.sip_host, config.sip_port, advertise=config.sip_public_host or None
+        self.transport = await SipTransport.create(
+            config.sip_host,
+            config.sip_port,
+            advertise=config.sip_public_host or None,
+            tls_ca_file=config.sip_tls_ca_file or None,
+            mtu=config.sip_mtu,
+            idle_timeout=config.sip_idle_timeout,
         )
         transport = self.transport
 
@@ -159,6 +164,8 @@ class CallManagerApp(ServiceApp):
             transport,
             resolver,
             timers=timers,
+            media_host=config.rtp_host or None,
+            media_public_host=config.rtp_public_host or None,
             rtp_port_range=config.rtp_port_range,
             rtp_timeout=config.rtp_timeout,
             provisional_timeout=config.invite_response_timeout,

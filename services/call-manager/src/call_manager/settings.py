@@ -3,8 +3,8 @@ the names the issue gives them)."""
 
 from __future__ import annotations
 
-from pydantic import Field
-from shared.settings import CommonSettings
+from pydantic import Field, field_validator
+from shared.settings import CommonSettings, public_host_problem
 
 SERVICE = "call-manager"
 SCHEMA = "call_manager"
@@ -23,10 +23,16 @@ class Settings(CommonSettings):
     # bounds the time they take together.
     max_attempts: int = Field(default=5, ge=1, le=20, validation_alias="CALL_MANAGER_MAX_ATTEMPTS")
 
-    sip_host: str = Field(default="127.0.0.1", validation_alias="CALL_MANAGER_SIP_HOST")
+    # SIP binds here (UDP, and TCP on the same port); all interfaces by default.
+    sip_host: str = Field(default="0.0.0.0", validation_alias="CALL_MANAGER_SIP_HOST")
     sip_port: int = Field(default=5080, ge=0, le=65535, validation_alias="CALL_MANAGER_SIP_PORT")
-    # The address carriers reach us at (Via/Contact/SDP); empty: the bound SIP host.
+    # The address carriers reach us at (Via/Contact), for a host behind 1:1 NAT. Empty: the
+    # bound address, or with a wildcard bind the local address routed to each carrier.
     sip_public_host: str = Field(default="", validation_alias="CALL_MANAGER_SIP_PUBLIC_HOST")
+    # RTP binds here (empty: the SIP bind address) and SDP advertises the public one (empty:
+    # the SIP public address, else as for SIP).
+    rtp_host: str = Field(default="", validation_alias="CALL_MANAGER_RTP_HOST")
+    rtp_public_host: str = Field(default="", validation_alias="CALL_MANAGER_RTP_PUBLIC_HOST")
     # RTP ports; 0/0 (default): even ports from the kernel's ephemeral range. A fixed range
     # (for firewalls) costs the SIP layer a shuffle of the whole range per call (see report).
     rtp_port_min: int = Field(
@@ -34,6 +40,14 @@ class Settings(CommonSettings):
     )
     rtp_port_max: int = Field(
         default=0, ge=0, le=65535, validation_alias="CALL_MANAGER_RTP_PORT_MAX"
+    )
+    # CA bundle (PEM) that carriers' TLS certificates must chain to; empty: the system store.
+    sip_tls_ca_file: str = Field(default="", validation_alias="CALL_MANAGER_SIP_TLS_CA_FILE")
+    # Path MTU toward carriers: requests above MTU - 200 bytes go over TCP (RFC 3261 18.1.1).
+    sip_mtu: int = Field(default=1500, ge=576, le=65535, validation_alias="CALL_MANAGER_SIP_MTU")
+    # Idle TCP/TLS connections to carriers are closed after this many seconds.
+    sip_idle_timeout: float = Field(
+        default=120.0, gt=0, validation_alias="CALL_MANAGER_SIP_IDLE_TIMEOUT"
     )
     # Comma-separated DNS servers for RFC 3263 lookups; empty: /etc/resolv.conf.
     dns_servers: str = Field(default="", validation_alias="CALL_MANAGER_DNS_SERVERS")
@@ -72,6 +86,14 @@ class Settings(CommonSettings):
     registrar_manager_queue: str = Field(
         default="", validation_alias="CALL_MANAGER_REGISTRAR_QUEUE"
     )
+
+    @field_validator("sip_public_host", "rtp_public_host")
+    @classmethod
+    def _routable(cls, value: str) -> str:
+        value = value.strip()
+        if problem := public_host_problem(value):
+            raise ValueError(problem)
+        return value
 
     def peer_queue(self, service: str) -> str:
         configured = {

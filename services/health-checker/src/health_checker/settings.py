@@ -4,7 +4,7 @@ knobs use the service prefix HEALTH_CHECKER_."""
 from __future__ import annotations
 
 from pydantic import Field, field_validator
-from shared.settings import CommonSettings
+from shared.settings import CommonSettings, public_host_problem
 
 SERVICE = "health-checker"
 SCHEMA = "health_checker"
@@ -32,10 +32,19 @@ class Settings(CommonSettings):
     writeback_timeout: float = Field(
         default=10.0, gt=0, validation_alias="HEALTH_CHECK_WRITEBACK_TIMEOUT"
     )
-    # Loopback by default like every other service; production sets the carrier-facing
-    # address (it is also what Via and Contact carry).
-    sip_host: str = Field(default="127.0.0.1", validation_alias="HEALTH_CHECK_SIP_HOST")
+    # All interfaces by default: carriers are on the internet, and a loopback-bound socket
+    # cannot send there (EINVAL). Via/Contact then carry the address routed to each carrier.
+    sip_host: str = Field(default="0.0.0.0", validation_alias="HEALTH_CHECK_SIP_HOST")
     sip_port: int = Field(default=0, ge=0, le=65535, validation_alias="HEALTH_CHECK_SIP_PORT")
+    # The address carriers see (1:1 NAT); empty: as above.
+    sip_public_host: str = Field(default="", validation_alias="HEALTH_CHECK_SIP_PUBLIC_HOST")
+    # CA bundle (PEM) carriers' TLS certificates must chain to; empty: the system store.
+    sip_tls_ca_file: str = Field(default="", validation_alias="HEALTH_CHECK_SIP_TLS_CA_FILE")
+    # Idle TCP/TLS connections to carriers close after this long; above the interval, so
+    # that each round reuses the connections of the last one.
+    sip_idle_timeout: float = Field(
+        default=120.0, gt=0, validation_alias="HEALTH_CHECK_SIP_IDLE_TIMEOUT"
+    )
     # Comma-separated `ip[:port]`; empty means /etc/resolv.conf.
     dns_servers: str = Field(default="", validation_alias="HEALTH_CHECK_DNS_SERVERS")
     user_agent: str = Field(
@@ -46,6 +55,14 @@ class Settings(CommonSettings):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("sip_public_host")
+    @classmethod
+    def _routable(cls, value: str) -> str:
+        value = value.strip()
+        if problem := public_host_problem(value):
+            raise ValueError(problem)
+        return value
 
     @property
     def nameservers(self) -> list[str] | None:

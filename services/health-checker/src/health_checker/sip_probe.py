@@ -1,11 +1,11 @@
-"""The production Probe: SIP OPTIONS through the shared SIP layer (one UDP socket and one
-caching RFC 3263 resolver for the whole process)."""
+"""The production Probe: SIP OPTIONS through the shared SIP layer (one transport, UDP plus
+pooled TCP/TLS connections, and one caching RFC 3263 resolver for the whole process)."""
 
 from __future__ import annotations
 
 from shared.sip.options import OptionsProber, ProbeFailure, ProbeResult
 from shared.sip.resolver import SipResolver
-from shared.sip.transport import UdpTransport
+from shared.sip.transport import SipTransport
 
 from health_checker.probes import ProbeKind, ProbeReport
 from health_checker.settings import Settings
@@ -21,14 +21,23 @@ class SipOptionsProbe:
     async def create(cls, settings: Settings) -> SipOptionsProbe:
         # The transport's in-flight cap equals the scheduler's, so it never queues a probe
         # the scheduler already counts as running (waiting there would eat the timeout).
-        transport = await UdpTransport.create(
-            settings.sip_host, settings.sip_port, max_in_flight=settings.concurrency
+        transport = await SipTransport.create(
+            settings.sip_host,
+            settings.sip_port,
+            max_in_flight=settings.concurrency,
+            advertise=settings.sip_public_host or None,
+            tls_ca_file=settings.sip_tls_ca_file or None,
+            idle_timeout=settings.sip_idle_timeout,
         )
         resolver = SipResolver(nameservers=settings.nameservers)
         prober = OptionsProber(
             transport, resolver, timeout=settings.timeout, user_agent=settings.user_agent
         )
         return cls(prober)
+
+    @property
+    def transport(self) -> SipTransport:
+        return self._prober.transport
 
     @property
     def local_address(self) -> str:

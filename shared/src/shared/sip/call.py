@@ -31,6 +31,8 @@ from enum import StrEnum
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from shared.metrics import SIP_TRANSPORT_SWITCHES
+from shared.sip.addresses import is_wildcard
 from shared.sip.dead_targets import DEFAULT_DEAD_FOR, DeadTargets, retry_after_seconds
 from shared.sip.dialog import Dialog
 from shared.sip.digest import (
@@ -52,7 +54,7 @@ from shared.sip.ids import new_branch, new_call_id, new_tag
 from shared.sip.invite_request import ALLOW, CallSpec, build_invite
 from shared.sip.invite_transaction import InviteClientTransaction, build_cancel
 from shared.sip.message import SipRequest, SipResponse, build_response
-from shared.sip.resolver import SipResolver, Target
+from shared.sip.resolver import SipResolver
 from shared.sip.rtp import RtpStream, RtpTicker, default_ticker
 from shared.sip.sdp import (
     MIRRORED_DIRECTION,
@@ -62,9 +64,10 @@ from shared.sip.sdp import (
     new_session_id,
     parse_sdp,
 )
+from shared.sip.target import TCP, UDP, Target, contact_uri
 from shared.sip.timers import DEFAULT_TIMERS, SipTimers
 from shared.sip.transaction import NonInviteClientTransaction
-from shared.sip.transport import Address, UdpTransport
+from shared.sip.transport import Address, SipTransport
 from shared.sip.uri import SipUri, parse_name_addr
 
 log = logging.getLogger(__name__)
@@ -135,10 +138,10 @@ class TargetAttempt:
     reason: str
 
 
-_dead_targets: WeakKeyDictionary[UdpTransport, DeadTargets] = WeakKeyDictionary()
+_dead_targets: WeakKeyDictionary[SipTransport, DeadTargets] = WeakKeyDictionary()
 
 
-def dead_targets_of(transport: UdpTransport) -> DeadTargets:
+def dead_targets_of(transport: SipTransport) -> DeadTargets:
     """The memory of failed addresses shared by every call on `transport`."""
     memory = _dead_targets.get(transport)
     if memory is None:
@@ -149,12 +152,13 @@ def dead_targets_of(transport: UdpTransport) -> DeadTargets:
 class OutboundCall:
     def __init__(
         self,
-        transport: UdpTransport,
+        transport: SipTransport,
         resolver: SipResolver,
         spec: CallSpec,
         *,
         timers: SipTimers = DEFAULT_TIMERS,
         media_host: str | None = None,
+        media_public_host: str | None = None,
         rtp_port_range: tuple[int, int] | None = None,
         ticker: RtpTicker | None = None,
         send_rtp: bool = True,
@@ -165,7 +169,10 @@ class OutboundCall:
         dead_targets: DeadTargets | None = None,
         credentials: CredentialsSource | None = None,
     ) -> None:
-        """`media_host`: address for SDP and the RTP socket (default: the transport's host).
+        """`media_host`: where the RTP socket binds (default: the SIP bind address);
+        `media_public_host`: what SDP advertises (default: the transport's public address,
+        else `media_host` unless it is the wildcard, else the local address routed to the
+        carrier). Binding and advertising differ behind 1:1 NAT.
         `rtp_timeout`: BYE an answered call that received no RTP for that long (0: never).
         `provisional_timeout`: move to the next target when one sends no response at all
         within that long (0: Timer B decides). `dead_targets`: the process-wide memory of
@@ -177,7 +184,8 @@ class OutboundCall:
         self.resolver = resolver
         self.spec = spec
         self.timers = timers
-        self.media_host = media_host or transport.advertised_host
+        self.media_host = media_host or transport.local_host
+        self.media_public_host = media_public_host or transport.public_host
         self.rtp_port_range = rtp_port_range
         self._ticker = ticker
         self.send_rtp = send_rtp
@@ -222,6 +230,7 @@ class OutboundCall:
         self._reinvite_timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._registered = False
+        self._pinned: Target | None = None  # a TCP/TLS connection kept open for the dialog
 
     # -- public API --------------------------------------------------------------------------
 
@@ -345,7 +354,9 @@ class OutboundCall:
     async def _place(self, answer_timeout: float | None) -> CallEvent:
         destination = self.spec.destination_host_port()
         try:
-            targets = await self.resolver.resolve(destination)
+            targets = await self.resolver.resolve(
+                destination, transport=self.spec.transport_hint(), secure=self.spec.secure
+            )
         except ResolutionError as exc:
             return self._fail(error=str(exc))
         targets = [t for t in targets if self.transport.can_reach(t.host)][: self.max_targets]
@@ -356,19 +367,23 @@ class OutboundCall:
         except OSError as exc:
             return self._fail(error=f"no RTP port: {exc}")
         self.rtp.listen()  # early media and symmetric RTP latching need the socket read
-        self._local_sdp = build_offer(
-            self.media_host, self.rtp.local_port, session_id=self._session_id
-        ).encode()
         if answer_timeout is not None:
             self._answer_timer = asyncio.get_running_loop().call_later(
                 answer_timeout, self._request_cancel, f"no answer within {answer_timeout:g}s"
             )
         errors: list[str] = []
-        targets = self.dead_targets.order(targets)
+        pending = self.dead_targets.order(targets)
+        udp_only: set[Target] = set()  # TCP refused after a size switch: UDP it is
         cseq = 0
-        for index, target in enumerate(targets):
-            last = index == len(targets) - 1
+        while pending:
+            target = pending.pop(0)
+            last = not pending
             cseq += 1
+            switched = target not in udp_only and self._too_big_for_udp(
+                target, self._invite_for(target, cseq)
+            )
+            if switched:
+                target = target.with_transport(TCP)  # RFC 3261 section 18.1.1
             self.destination = target
             try:
                 final = await self._run_invite(target, cseq)
@@ -384,6 +399,11 @@ class OutboundCall:
                 self.dead_targets.mark(target)
                 self.target_attempts.append(TargetAttempt(str(target), 0, str(exc)))
                 errors.append(f"{target}: {exc}")
+                if switched:
+                    # the carrier may not speak TCP: retry over UDP (section 18.1.1)
+                    SIP_TRANSPORT_SWITCHES.labels("tcp_failed").inc()
+                    udp_only.add(target.with_transport(UDP))
+                    pending.insert(0, target.with_transport(UDP))
                 continue
             self.target_attempts.append(TargetAttempt(str(target), final.status_code, final.reason))
             if final.status_code == 503 and not self._cancel_requested:
@@ -394,6 +414,8 @@ class OutboundCall:
                 if not last:
                     errors.append(f"{target}: 503 {final.reason}")
                     continue
+            if switched:
+                SIP_TRANSPORT_SWITCHES.labels("tcp_used").inc()
             rounds = 0
             while final.status_code in AUTH_CHALLENGES:
                 problem = await self._learn_challenge(final, signed=bool(self._invite_auth))
@@ -437,20 +459,7 @@ class OutboundCall:
 
     async def _run_invite(self, target: Target, cseq: int) -> SipResponse:
         """One INVITE transaction (CSeq `cseq`, new branch, credentials when we hold any)."""
-        request = build_invite(
-            self.spec,
-            sent_by=self.transport.sent_by,
-            call_id=self.call_id,
-            from_tag=self.local_tag,
-            branch=new_branch(),
-            cseq=cseq,
-            sdp=self._local_sdp,
-        )
-        self._invite_auth = (
-            self._digest.headers("INVITE", request.uri) if self._digest is not None else []
-        )
-        for name, value in self._invite_auth:
-            request.headers.add(name, value)
+        request = self._invite_for(target, cseq)
         self.invite_request = request
         txn = InviteClientTransaction(
             self.transport,
@@ -483,6 +492,47 @@ class OutboundCall:
                 return NO_CREDENTIALS
             self._digest = DigestSession(credentials)
         return self._digest.learn(challenges, signed=signed)
+
+    def _invite_for(self, target: Target, cseq: int) -> SipRequest:
+        """The INVITE to `target`: our addresses and transport for it in Via, Contact and
+        SDP, a new branch, and credentials when we hold any."""
+        assert self.rtp is not None
+        self._local_sdp = build_offer(
+            self._media_address(target), self.rtp.local_port, session_id=self._session_id
+        ).encode()
+        request = build_invite(
+            self.spec,
+            sent_by=self.transport.sent_by_for(target),
+            contact_host=self.transport.contact_for(target),
+            call_id=self.call_id,
+            from_tag=self.local_tag,
+            branch=new_branch(),
+            cseq=cseq,
+            sdp=self._local_sdp,
+            transport=target.transport,
+        )
+        self._invite_auth = (
+            self._digest.headers("INVITE", request.uri) if self._digest is not None else []
+        )
+        for name, value in self._invite_auth:
+            request.headers.add(name, value)
+        return request
+
+    def _too_big_for_udp(self, target: Target, request: SipRequest) -> bool:
+        """Only when nobody chose the transport: a carrier set to udp gets udp."""
+        return (
+            target.transport == UDP
+            and self.spec.transport_hint() is None
+            and len(request.to_bytes()) > self.transport.max_udp_request
+        )
+
+    def _media_address(self, target: Target | None) -> str:
+        """What SDP c=/o= say: never the wildcard the RTP socket may be bound to."""
+        if self.media_public_host:
+            return self.media_public_host
+        if not is_wildcard(self.media_host):
+            return self.media_host
+        return self.transport.advertised_host_for(target)
 
     def _on_provisional(self, response: SipResponse) -> None:
         if self.state is CallState.CALLING:
@@ -537,6 +587,10 @@ class OutboundCall:
         self.remote_media = media
         self.state = CallState.ANSWERED
         self.answered_at = time.monotonic()
+        if self.destination is not None and self.destination.reliable:
+            # the carrier's BYE may come over this connection, however long the call lasts
+            self._pinned = self.destination
+            self.transport.pin(self.destination)
         self._start_media(media)
         if self.rtp is not None and self.rtp_timeout > 0:
             self.rtp.watch(self.rtp_timeout, self._on_media_timeout)
@@ -621,29 +675,44 @@ class OutboundCall:
 
     # -- in-dialog requests we send ----------------------------------------------------------
 
-    async def _next_hop(self, dialog: Dialog) -> Address:
+    async def _next_hop(self, dialog: Dialog) -> Target:
+        """Where in-dialog requests go. The carrier's own address without a transport of
+        its own means the connection the INVITE went over (TCP/TLS reuse)."""
+        assert self.destination is not None
         uri: SipUri = dialog.next_hop()
         try:
-            targets = await self.resolver.resolve_uri(uri)
+            targets = await self.resolver.resolve_uri(uri, transport=self.spec.transport or None)
         except ResolutionError as exc:
             log.warning("call %s: next hop %s: %s; using the INVITE's", self.call_id, uri, exc)
             targets = []
         reachable = [t for t in targets if self.transport.can_reach(t.host)]
-        if reachable:
-            return reachable[0]
-        assert self.destination is not None
-        return self.destination
+        if not reachable:
+            return self.destination
+        hop = reachable[0]
+        if hop.address == self.destination.address and uri.param("transport") is None:
+            return self.destination
+        return hop
+
+    def _in_dialog_request(
+        self,
+        dialog: Dialog,
+        method: str,
+        hop: Target,
+        cseq: int | None = None,
+        extra_headers: list[tuple[str, str]] | None = None,
+    ) -> SipRequest:
+        sent_by = self.transport.sent_by_for(hop)
+        return dialog.build_request(
+            method, sent_by, cseq=cseq, extra_headers=extra_headers or (), transport=hop.transport
+        )
 
     async def _ack_2xx(self, dialog: Dialog) -> None:
         assert self.invite_request is not None
-        # RFC 3261 section 13.2.2.4: the ACK carries the same credentials as the INVITE.
-        ack = dialog.build_request(
-            "ACK",
-            self.transport.sent_by,
-            cseq=self.invite_request.cseq[0],
-            extra_headers=self._invite_auth,
-        )
         destination = await self._next_hop(dialog)
+        # RFC 3261 section 13.2.2.4: the ACK carries the same credentials as the INVITE.
+        ack = self._in_dialog_request(
+            dialog, "ACK", destination, self.invite_request.cseq[0], self._invite_auth
+        )
         self._ack = (ack.to_bytes(), destination)
         self._resend_ack()
 
@@ -657,7 +726,7 @@ class OutboundCall:
         for _ in range(MAX_AUTH_ROUNDS + 1):
             uri, _routes = dialog.request_uri_and_routes()
             auth = self._digest.headers("BYE", uri) if self._digest is not None else []
-            bye = dialog.build_request("BYE", self.transport.sent_by, extra_headers=auth)
+            bye = self._in_dialog_request(dialog, "BYE", destination, extra_headers=auth)
             txn = NonInviteClientTransaction(self.transport, bye, destination, timers=self.timers)
             try:
                 response = await txn.run()
@@ -680,8 +749,8 @@ class OutboundCall:
             dialog = Dialog.from_response(self.invite_request, response)
         except SipParseError:
             return
-        ack = dialog.build_request("ACK", self.transport.sent_by, cseq=self.invite_request.cseq[0])
         destination = await self._next_hop(dialog)
+        ack = self._in_dialog_request(dialog, "ACK", destination, self.invite_request.cseq[0])
         with contextlib.suppress(TransportError):
             self.transport.send(ack.to_bytes(), destination)
         await self._send_bye(dialog)
@@ -749,7 +818,8 @@ class OutboundCall:
         *,
         body: bytes = b"",
     ) -> bytes:
-        extra = [("Contact", f"<sip:{self.transport.sent_by}>")] if code < 300 else []
+        contact = contact_uri(None, self.transport.sent_by_for(addr), addr.transport)
+        extra = [("Contact", f"<{contact}>")] if code < 300 else []
         if body:
             extra.append(("Content-Type", "application/sdp"))
         if request.method in ("OPTIONS",) or code == 405:
@@ -818,7 +888,7 @@ class OutboundCall:
                 self._expect_media(offer)
         self._sdp_version += 1
         return build_answer(
-            self.media_host,
+            self._media_address(self.destination),
             0 if offer.port == 0 else self.rtp.local_port,
             session_id=self._session_id,
             version=self._sdp_version,
@@ -962,6 +1032,9 @@ class OutboundCall:
         if self._registered:
             self._registered = False
             self.transport.unregister_dialog(self.call_id)
+        if self._pinned is not None:
+            self.transport.unpin(self._pinned)
+            self._pinned = None
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

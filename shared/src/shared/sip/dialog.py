@@ -9,7 +9,9 @@ from typing import Any
 from shared.sip.errors import SipParseError
 from shared.sip.ids import new_branch
 from shared.sip.message import Headers, SipRequest, SipResponse
+from shared.sip.target import UDP
 from shared.sip.uri import SipUri, parse_name_addr, parse_uri
+from shared.sip.via import format_via
 
 
 @dataclass(slots=True)
@@ -108,6 +110,7 @@ class Dialog:
         extra_headers: Sequence[tuple[str, str]] = (),
         body: bytes = b"",
         content_type: str | None = None,
+        transport: str = UDP,
     ) -> SipRequest:
         """An in-dialog request. CSeq: given (ACK reuses the INVITE's) or the next number."""
         if cseq is None:
@@ -116,7 +119,7 @@ class Dialog:
         uri, routes = self.request_uri_and_routes()
         headers = Headers(
             [
-                ("Via", f"SIP/2.0/UDP {sent_by};branch={branch or new_branch()};rport"),
+                ("Via", format_via(transport, sent_by, branch or new_branch())),
                 ("Max-Forwards", "70"),
                 ("From", self.local_party),
                 ("To", self.remote_party),

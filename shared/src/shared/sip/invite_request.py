@@ -14,7 +14,9 @@ from shared.sip.errors import InvalidHeaderError, SipParseError
 from shared.sip.headers import header_name_problem, header_value_problem
 from shared.sip.message import Headers, SipRequest
 from shared.sip.options import DEFAULT_USER_AGENT
+from shared.sip.target import TRANSPORTS, UDP, contact_uri, uri_transport_param
 from shared.sip.uri import format_host_port, parse_uri, quote_display_name
+from shared.sip.via import format_via
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
 ANONYMOUS_FROM = '"Anonymous" <sip:anonymous@anonymous.invalid>'
@@ -36,6 +38,7 @@ class CallSpec:
     privacy: a Privacy header value such as "id".
     asserted_identity: "+E164" (sent as <tel:+E164>) or a sip:/tel: URI, for P-Asserted-Identity.
     extra_headers: (name, value) pairs written verbatim, in order, case preserved.
+    transport: "udp", "tcp" or "tls" forces it; "" lets RFC 3263 (and the URI) choose.
     """
 
     request_uri: str
@@ -49,6 +52,7 @@ class CallSpec:
     asserted_identity: str | None = None
     extra_headers: Sequence[tuple[str, str]] = ()
     user_agent: str = DEFAULT_USER_AGENT
+    transport: str = ""
 
     def validate(self) -> None:
         """Raise InvalidHeaderError naming the first unusable field."""
@@ -86,6 +90,8 @@ class CallSpec:
                 pai.startswith(("sip:", "sips:", "tel:")) and _URI_CHARS_RE.match(pai)
             ):
                 raise InvalidHeaderError(f"asserted_identity: {pai!r} is neither E.164 nor a URI")
+        if self.transport and self.transport not in TRANSPORTS:
+            raise InvalidHeaderError(f"transport: {self.transport!r} is not udp, tcp or tls")
         for name, value in self.extra_headers:
             if problem := header_name_problem(name):
                 raise InvalidHeaderError(problem)
@@ -107,6 +113,20 @@ class CallSpec:
         display = quote_display_name(self.from_display) + " " if self.from_display else ""
         return f"{display}<sip:{self.from_user}@{host}>;tag={tag}"
 
+    @property
+    def secure(self) -> bool:
+        """A sips: Request-URI: TLS all the way (RFC 3261 section 26.2)."""
+        return self.request_uri.lower().startswith("sips:")
+
+    def transport_hint(self) -> str | None:
+        """The transport chosen for us: the spec's own, else the Request-URI's
+        `;transport=` when the URI is also where the call goes. None: RFC 3263 decides."""
+        if self.transport:
+            return self.transport
+        if self.destination is None:
+            return uri_transport_param(parse_uri(self.request_uri).param("transport"))
+        return None
+
     def destination_host_port(self) -> str:
         if self.destination is not None:
             return self.destination
@@ -123,18 +143,21 @@ def build_invite(
     branch: str,
     cseq: int = 1,
     sdp: bytes = b"",
+    transport: str = UDP,
 ) -> SipRequest:
-    """The INVITE for `spec`; `sent_by` is the transport's host:port (Via and Contact)."""
-    contact_user = "" if spec.anonymous else f"{spec.from_user}@"
+    """The INVITE for `spec`; `sent_by` is our host:port for the destination (Via and
+    Contact), `transport` the one it goes over (Via token, Contact parameter)."""
+    contact_user = None if spec.anonymous else spec.from_user
+    contact = contact_uri(contact_user, sent_by, transport, secure=spec.secure)
     headers = Headers(
         [
-            ("Via", f"SIP/2.0/UDP {sent_by};branch={branch};rport"),
+            ("Via", format_via(transport, sent_by, branch)),
             ("Max-Forwards", "70"),
             ("From", spec.from_value(from_tag)),
             ("To", f"<{spec.to_uri or spec.request_uri}>"),
             ("Call-ID", call_id),
             ("CSeq", f"{cseq} INVITE"),
-            ("Contact", f"<sip:{contact_user}{sent_by}>"),
+            ("Contact", f"<{contact}>"),
             ("Allow", ALLOW),
             ("User-Agent", spec.user_agent),
         ]

@@ -1,4 +1,7 @@
-"""INVITE client transaction over UDP (RFC 3261 section 17.1.1, with RFC 6026's view of 2xx).
+"""INVITE client transaction (RFC 3261 section 17.1.1, with RFC 6026's view of 2xx).
+
+Over TCP/TLS Timer A is not set and Timer D is zero (the transport is reliable); a failed
+connection while no final response came ends the transaction with a TransportError.
 
 - Calling: Timer A retransmits (T1, doubling) until any response; Timer B (64*T1) gives up.
 - 1xx: handed to the caller (the call object), retransmissions stop.
@@ -19,8 +22,9 @@ from enum import StrEnum
 from shared.sip.errors import TransactionTimeout, TransportError
 from shared.sip.ids import BRANCH_MAGIC
 from shared.sip.message import Headers, SipRequest, SipResponse
+from shared.sip.target import Destination, Target, as_target
 from shared.sip.timers import DEFAULT_TIMERS, SipTimers
-from shared.sip.transport import Address, UdpTransport
+from shared.sip.transport import SipTransport
 
 ResponseCallback = Callable[[SipResponse], None]
 
@@ -69,9 +73,9 @@ class InviteClientTransaction:
 
     def __init__(
         self,
-        transport: UdpTransport,
+        transport: SipTransport,
         request: SipRequest,
-        destination: Address,
+        destination: Destination,
         *,
         timers: SipTimers = DEFAULT_TIMERS,
         on_provisional: ResponseCallback | None = None,
@@ -83,7 +87,7 @@ class InviteClientTransaction:
             raise ValueError("request needs a top Via with an RFC 3261 branch")
         self.transport = transport
         self.request = request
-        self.destination = destination
+        self.destination = as_target(destination)
         self.branch = branch
         self.timers = timers
         self.on_provisional = on_provisional
@@ -115,10 +119,12 @@ class InviteClientTransaction:
         await self.transport.in_flight.acquire()
         self._holds_slot = True
         self.transport.register_transaction(self.branch, "INVITE", self._on_response)
+        self.transport.watch(self.destination, self._on_transport_error)
         try:
             self.started_at = time.monotonic()
             self._transmit()
-            self._timer_a = loop.call_later(self._interval, self._on_timer_a)
+            if not self.destination.reliable:
+                self._timer_a = loop.call_later(self._interval, self._on_timer_a)
             self._timer_b = loop.call_later(self.timers.timer_b, self._on_timer_b)
             return await self._future
         except BaseException:
@@ -149,9 +155,25 @@ class InviteClientTransaction:
             self._timer_d = None
         self.state = InviteState.TERMINATED
         self.transport.unregister_transaction(self.branch, "INVITE")
+        self.transport.unwatch(self.destination, self._on_transport_error)
         self._release_slot()
 
-    def _on_response(self, response: SipResponse, addr: Address) -> None:
+    def _on_transport_error(self, error: TransportError) -> None:
+        future = self._future
+        if (
+            future is None
+            or future.done()
+            or self.state
+            not in (
+                InviteState.CALLING,
+                InviteState.PROCEEDING,
+            )
+        ):
+            return
+        self._terminate()
+        future.set_exception(error)
+
+    def _on_response(self, response: SipResponse, addr: Target) -> None:
         future = self._future
         if future is None:
             return
@@ -182,7 +204,8 @@ class InviteClientTransaction:
         self.state = InviteState.COMPLETED
         self._ack_data = build_non2xx_ack(self.request, response).to_bytes()
         self._send_ack()
-        self._timer_d = asyncio.get_running_loop().call_later(self.timers.timer_d, self._terminate)
+        timer_d = 0.0 if self.destination.reliable else self.timers.timer_d
+        self._timer_d = asyncio.get_running_loop().call_later(timer_d, self._terminate)
         future.set_result(response)
 
     def _send_ack(self) -> None:
@@ -218,7 +241,7 @@ class InviteClientTransaction:
         self._terminate()
         future.set_exception(
             TransactionTimeout(
-                f"no response to INVITE from {self.destination[0]}:{self.destination[1]} "
+                f"no response to INVITE from {self.destination} "
                 f"within {self.timers.timer_b:g}s (Timer B)"
             )
         )

@@ -106,6 +106,18 @@ class Headers:
         self._items = new
         self._index = None
 
+    def replace_first_element(self, name: str, value: str) -> None:
+        """Replace the first element of a list header (the top Via), keeping the rest."""
+        positions = self._lookup().get(header_key(name))
+        if not positions:
+            self.add(name, value)
+            return
+        pos = positions[0]
+        line_name, line = self._items[pos]
+        parts = split_unquoted(line, ",")
+        rest = ",".join(parts[1:])
+        self._items[pos] = (line_name, f"{value},{rest}" if rest else value)
+
     def remove(self, name: str) -> None:
         key = header_key(name)
         self._items = [item for item in self._items if header_key(item[0]) != key]

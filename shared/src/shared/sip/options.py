@@ -11,11 +11,13 @@ from enum import StrEnum
 from shared.sip.errors import ResolutionError, SipParseError, TransactionTimeout, TransportError
 from shared.sip.ids import new_branch, new_call_id, new_tag
 from shared.sip.message import Headers, SipRequest, SipResponse
-from shared.sip.resolver import SipResolver, Target
+from shared.sip.resolver import SipResolver
+from shared.sip.target import Target, contact_uri
 from shared.sip.timers import DEFAULT_TIMERS, SipTimers
 from shared.sip.transaction import NonInviteClientTransaction
-from shared.sip.transport import UdpTransport
+from shared.sip.transport import SipTransport
 from shared.sip.uri import format_host_port, split_host_port
+from shared.sip.via import format_via
 
 DEFAULT_USER_AGENT = "trunk-platform"
 
@@ -31,7 +33,9 @@ class ProbeFailure(StrEnum):
     INVALID_TARGET = "invalid_target"  # the target string is not host[:port]
     UNRESOLVABLE = "unresolvable"  # DNS gave no usable address; nothing was sent
     TIMEOUT = "timeout"  # sent, but no SIP response from any address in time
-    TRANSPORT = "transport"  # every send failed locally (closed socket, wrong family)
+    # every attempt failed in the transport: closed socket, wrong family, connection
+    # refused or reset, TLS certificate not accepted (the error says which)
+    TRANSPORT = "transport"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,29 +58,34 @@ class ProbeResult:
 
 
 def build_options_request(
-    transport: UdpTransport,
+    transport: SipTransport,
     host: str,
     port: int | None = None,
     *,
+    destination: Target | None = None,
     request_user: str | None = None,
     from_user: str = "health",
     user_agent: str = DEFAULT_USER_AGENT,
     call_id: str | None = None,
     branch: str | None = None,
 ) -> SipRequest:
-    """An out-of-dialog OPTIONS to `sip:[request_user@]host[:port]` (the name, not the IP)."""
+    """An out-of-dialog OPTIONS to `sip:[request_user@]host[:port]` (the name, not the IP).
+
+    Via and Contact name the transport and the local address used for `destination`.
+    """
     userinfo = f"{request_user}@" if request_user else ""
     uri = f"sip:{userinfo}{format_host_port(host, port)}"
-    local = transport.sent_by
+    target = destination or Target(host, port or 5060)
+    local = transport.sent_by_for(target)
     headers = Headers(
         [
-            ("Via", f"SIP/2.0/UDP {local};branch={branch or new_branch()};rport"),
+            ("Via", format_via(target.via_token, local, branch or new_branch())),
             ("Max-Forwards", "70"),
             ("From", f"<sip:{from_user}@{local}>;tag={new_tag()}"),
             ("To", f"<{uri}>"),
             ("Call-ID", call_id or new_call_id()),
             ("CSeq", "1 OPTIONS"),
-            ("Contact", f"<sip:{from_user}@{local}>"),
+            ("Contact", f"<{contact_uri(from_user, local, target.transport)}>"),
             ("Accept", "application/sdp"),
             ("User-Agent", user_agent),
         ]
@@ -115,18 +124,20 @@ def _healthy(
 
 
 async def probe_options(
-    transport: UdpTransport,
+    transport: SipTransport,
     resolver: SipResolver,
     target: str,
     timeout: float = 5.0,
     *,
+    transport_type: str | None = None,
     timers: SipTimers = DEFAULT_TIMERS,
     request_user: str | None = None,
     from_user: str = "health",
     user_agent: str = DEFAULT_USER_AGENT,
     max_targets: int = 3,
 ) -> ProbeResult:
-    """Probe `target` (`host`, `host:port`, IP literal) with OPTIONS.
+    """Probe `target` (`host`, `host:port`, IP literal) with OPTIONS over `transport_type`
+    ("udp", "tcp", "tls"; None or "": what RFC 3263 finds for the name).
 
     `timeout` bounds resolution plus every attempt; when several addresses resolve, the time
     left is shared evenly among those not yet tried, so a silent first server still leaves
@@ -140,7 +151,7 @@ async def probe_options(
         return _unhealthy(target, ProbeFailure.INVALID_TARGET, f"invalid target: {exc}", [])
     try:
         async with asyncio.timeout(timeout):
-            targets = await resolver.resolve_host(host, port)
+            targets = await resolver.resolve_host(host, port, transport=transport_type)
     except ResolutionError as exc:
         return _unhealthy(target, ProbeFailure.UNRESOLVABLE, str(exc), [])
     except TimeoutError:
@@ -167,6 +178,7 @@ async def probe_options(
                 transport,
                 host,
                 port,
+                destination=address,
                 request_user=request_user,
                 from_user=from_user,
                 user_agent=user_agent,
@@ -197,7 +209,7 @@ class OptionsProber:
 
     def __init__(
         self,
-        transport: UdpTransport,
+        transport: SipTransport,
         resolver: SipResolver,
         *,
         timeout: float = 5.0,
@@ -216,12 +228,15 @@ class OptionsProber:
         self.user_agent = user_agent
         self.max_targets = max_targets
 
-    async def probe(self, target: str, timeout: float | None = None) -> ProbeResult:
+    async def probe(
+        self, target: str, timeout: float | None = None, *, transport_type: str | None = None
+    ) -> ProbeResult:
         return await probe_options(
             self.transport,
             self.resolver,
             target,
             self.timeout if timeout is None else timeout,
+            transport_type=transport_type,
             timers=self.timers,
             request_user=self.request_user,
             from_user=self.from_user,
@@ -229,6 +244,10 @@ class OptionsProber:
             max_targets=self.max_targets,
         )
 
-    async def probe_many(self, targets: Iterable[str]) -> list[ProbeResult]:
+    async def probe_many(
+        self, targets: Iterable[str], *, transport_type: str | None = None
+    ) -> list[ProbeResult]:
         """Probe all targets concurrently (the transport's in-flight cap paces them)."""
-        return list(await asyncio.gather(*(self.probe(t) for t in targets)))
+        return list(
+            await asyncio.gather(*(self.probe(t, transport_type=transport_type) for t in targets))
+        )

@@ -10,16 +10,17 @@ from typing import Any
 from shared.sip.dialog import Dialog
 from shared.sip.errors import ResolutionError, SipError
 from shared.sip.message import SipResponse
-from shared.sip.resolver import SipResolver, Target
+from shared.sip.resolver import SipResolver
+from shared.sip.target import Target
 from shared.sip.timers import DEFAULT_TIMERS, SipTimers
 from shared.sip.transaction import NonInviteClientTransaction
-from shared.sip.transport import UdpTransport
+from shared.sip.transport import SipTransport
 
 log = logging.getLogger(__name__)
 
 
 async def bye_stored_dialog(
-    transport: UdpTransport,
+    transport: SipTransport,
     resolver: SipResolver,
     record: Mapping[str, Any],
     *,
@@ -35,7 +36,6 @@ async def bye_stored_dialog(
     dialog = Dialog.from_record(record)
     fallback = Target(str(record["destination_host"]), int(record["destination_port"]))
     extra = [("Reason", reason)] if reason else []
-    bye = dialog.build_request("BYE", transport.sent_by, extra_headers=extra)
     destination = fallback
     try:
         targets = await resolver.resolve_uri(dialog.next_hop())
@@ -46,6 +46,12 @@ async def bye_stored_dialog(
         log.info(
             "stored dialog %s: next hop unresolved (%s); using %s", dialog.call_id, exc, fallback
         )
+    bye = dialog.build_request(
+        "BYE",
+        transport.sent_by_for(destination),
+        extra_headers=extra,
+        transport=destination.transport,
+    )
     txn = NonInviteClientTransaction(transport, bye, destination, timers=timers)
     try:
         return await txn.run()

@@ -1,14 +1,22 @@
-"""RFC 3263 server location for UDP: which (ip, port) pairs to try, in order, for a host.
+"""RFC 3263 server location: which (address, port, transport) to try, in order.
 
-- IP literal -> itself (port or 5060), no lookup.
-- name with an explicit port -> A (AAAA) of the name, that port.
-- bare name -> SRV `_sip._udp.<name>` (priority order, RFC 2782 weighted shuffle within a
-  priority); no SRV -> A (AAAA) of the name on 5060.
+Transport (section 4.1):
+- given by the caller (the provider's setting), by the URI's `;transport=`, or implied by
+  `sips:` (TLS) -> that one;
+- an IP literal or an explicit port -> UDP (TLS for sips:), no NAPTR/SRV;
+- otherwise NAPTR of the name: records whose service we speak (SIPS+D2T, SIP+D2T, SIP+D2U;
+  only SIPS+D2T for sips:) in order/preference, each one's replacement tried by SRV until
+  one gives servers;
+- no usable NAPTR: SRV `_sip._udp`, `_sip._tcp`, `_sips._tcp` (only the last for sips:),
+  the first that exists wins;
+- no SRV: A (AAAA) of the name on 5060 (5061 for TLS) over UDP (TLS for sips:).
+Servers (section 4.2): SRV in priority order with the RFC 2782 weighted shuffle within a
+priority, then their addresses; an explicit port means A (AAAA) of the name on that port.
 
-NAPTR is skipped on purpose: the platform only speaks SIP over UDP. /etc/hosts is consulted
-before DNS for addresses. Answers (negative ones too) are cached, and concurrent lookups of
-the same name share one query, so a check round over thousands of carriers costs one lookup
-per distinct name.
+TLS targets carry the name their certificate must match: the URI's host (RFC 5922), never
+the SRV target. /etc/hosts is consulted before DNS for addresses. Answers (negative ones too)
+are cached, and concurrent lookups of the same name share one query, so a check round over
+thousands of carriers costs one lookup per distinct name.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, TypeVar
 
 import dns.asyncresolver
 import dns.exception
@@ -30,21 +38,18 @@ import dns.rdatatype
 import dns.resolver
 
 from shared.sip.errors import ResolutionError, SipParseError
+from shared.sip.target import DEFAULT_PORTS, TCP, TLS, TRANSPORTS, UDP, Target, uri_transport_param
 from shared.sip.uri import SipUri, is_ip_literal, split_host_port
 
 DEFAULT_SIP_PORT = 5060
 
+# NAPTR services (RFC 3263 section 4.1) and SRV prefixes per transport
+NAPTR_SERVICES = {"SIP+D2U": UDP, "SIP+D2T": TCP, "SIPS+D2T": TLS}
+SRV_PREFIXES = {UDP: "_sip._udp", TCP: "_sip._tcp", TLS: "_sips._tcp"}
+
 T = TypeVar("T")
 
-
-class Target(NamedTuple):
-    """One place to send to; a tuple so it can be handed to sendto as is."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+__all__ = ["NaptrRecord", "ResolutionError", "SipResolver", "SrvRecord", "Target", "order_naptr"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,32 @@ class SrvRecord:
     weight: int
     port: int
     target: str
+
+
+@dataclass(frozen=True, slots=True)
+class NaptrRecord:
+    order: int
+    preference: int
+    flags: str
+    service: str
+    replacement: str
+
+
+def order_naptr(
+    records: Sequence[NaptrRecord], *, secure: bool, transports: Sequence[str]
+) -> list[tuple[str, NaptrRecord]]:
+    """Usable records as (transport, record), best first (RFC 3263 section 4.1, RFC 3403)."""
+    usable: list[tuple[str, NaptrRecord]] = []
+    for record in sorted(records, key=lambda r: (r.order, r.preference)):
+        transport = NAPTR_SERVICES.get(record.service.upper())
+        if transport is None or transport not in transports:
+            continue
+        if secure and transport != TLS:
+            continue  # a sips: URI must stay on TLS
+        if record.flags.lower() != "s" or record.replacement in ("", "."):
+            continue  # only terminal SRV-pointing rules make sense for SIP
+        usable.append((transport, record))
+    return usable
 
 
 def order_srv(records: Sequence[SrvRecord], rng: random.Random | None = None) -> list[SrvRecord]:
@@ -189,11 +220,13 @@ class SipResolver:
         max_ttl: float = 3600.0,
         ipv6: bool = False,
         rng: random.Random | None = None,
+        transports: Sequence[str] = TRANSPORTS,
     ) -> None:
         """`nameservers` None means /etc/resolv.conf. `lifetime` bounds one resolve() call.
 
         `negative_ttl` applies to NXDOMAIN/no-data, `failure_ttl` to timeouts and SERVFAIL.
-        `ipv6` adds AAAA lookups (after A) for transports that can use them.
+        `ipv6` adds AAAA lookups (after A) for transports that can use them. `transports`:
+        what the caller can speak, in order of preference when the carrier offers several.
         """
         if nameservers is None:
             self._dns = dns.asyncresolver.Resolver()
@@ -211,68 +244,159 @@ class SipResolver:
         self.max_ttl = max_ttl
         self.ipv6 = ipv6
         self._rng = rng or random.Random()
+        self.transports = tuple(t for t in TRANSPORTS if t in transports)
+        self._naptr_cache: _TtlCache[list[NaptrRecord]] = _TtlCache()
         self._srv_cache: _TtlCache[list[SrvRecord]] = _TtlCache()
         self._addr_cache: _TtlCache[list[str]] = _TtlCache()
         self.queries = 0  # DNS queries actually sent
 
     # -- public API --------------------------------------------------------------------------
 
-    async def resolve(self, target: str, *, default_port: int = DEFAULT_SIP_PORT) -> list[Target]:
+    async def resolve(
+        self,
+        target: str,
+        *,
+        default_port: int | None = None,
+        transport: str | None = None,
+        secure: bool = False,
+    ) -> list[Target]:
         """`host`, `host:port`, IPv4 or `[IPv6]` (optionally with port) -> ordered targets."""
         try:
             host, port = split_host_port(target)
         except SipParseError as exc:
             raise ResolutionError(target, str(exc)) from None
-        return await self.resolve_host(host, port, default_port=default_port)
+        return await self.resolve_host(
+            host, port, default_port=default_port, transport=transport, secure=secure
+        )
 
-    async def resolve_uri(self, uri: SipUri) -> list[Target]:
-        """Next-hop addresses for a SIP URI (maddr honoured, as RFC 3263 section 4 says)."""
+    async def resolve_uri(self, uri: SipUri, *, transport: str | None = None) -> list[Target]:
+        """Next hops for a SIP URI: maddr, `;transport=` and sips: honoured (section 4).
+        `transport` (a provider's setting) wins over the URI's parameter.
+        """
         host = uri.param("maddr") or uri.host
-        return await self.resolve_host(host, uri.port)
+        chosen = transport or uri_transport_param(uri.param("transport"))
+        return await self.resolve_host(
+            host, uri.port, transport=chosen, secure=uri.scheme == "sips", name=uri.host
+        )
 
     async def resolve_host(
-        self, host: str, port: int | None, *, default_port: int = DEFAULT_SIP_PORT
+        self,
+        host: str,
+        port: int | None,
+        *,
+        default_port: int | None = None,
+        transport: str | None = None,
+        secure: bool = False,
+        name: str | None = None,
     ) -> list[Target]:
+        """`transport` forces one ("udp", "tcp", "tls"; None or "": RFC 3263 picks).
+        `secure`: a sips: URI (TLS only). `name`: what a TLS certificate must match
+        (default: `host`).
+        """
         host = host.strip().rstrip(".")
         if not host:
             raise ResolutionError(host, "empty host")
-        if is_ip_literal(host):
-            return [Target(host, port or default_port)]
+        forced = transport or None
+        if forced is not None and forced not in TRANSPORTS:
+            raise ResolutionError(host, f"unknown transport {forced!r}")
+        if secure:
+            if forced not in (None, TLS):
+                raise ResolutionError(host, f"a sips: URI cannot go over {forced}")
+            forced = TLS
+        if forced is not None and forced not in self.transports:
+            raise ResolutionError(host, f"transport {forced} is not enabled here")
+        tls_name = name or host
+        if is_ip_literal(host) or port is not None:
+            chosen = forced or UDP
+            port = port or default_port or DEFAULT_PORTS[chosen]
+            if is_ip_literal(host):
+                return [_target(host, port, chosen, tls_name)]
+            deadline = time.monotonic() + self.lifetime
+            addrs = await self._addresses(host, deadline)
+            return [_target(a, port, chosen, tls_name) for a in addrs]
         deadline = time.monotonic() + self.lifetime
-        if port is not None:
-            return [Target(a, port) for a in await self._addresses(host, deadline)]
+        plans = await self._service_plans(host, forced, secure, deadline)
+        problems: list[str] = []
+        for chosen, records in plans:
+            if any(r.target in ("", ".") for r in records):
+                problems.append(f"SRV target '.' says SIP over {chosen} is not offered")
+                continue
+            targets = await self._srv_targets(records, chosen, tls_name, deadline, problems)
+            if targets:
+                return targets
+        if plans:
+            raise ResolutionError(host, "; ".join(problems) or "no SRV target resolves")
+        chosen = forced or UDP
+        port = default_port or DEFAULT_PORTS[chosen]
+        return [_target(a, port, chosen, tls_name) for a in await self._addresses(host, deadline)]
+
+    async def _service_plans(
+        self, host: str, forced: str | None, secure: bool, deadline: float
+    ) -> list[tuple[str, list[SrvRecord]]]:
+        """(transport, SRV records) to try in order; empty when the name has no SRV at all."""
+        plans: list[tuple[str, list[SrvRecord]]] = []
+        if forced is None:
+            try:
+                naptrs = await self._naptr_cache.get(
+                    host.lower(), lambda: self._fetch_naptr(host, deadline), self._error_ttl
+                )
+            except ResolutionError:
+                naptrs = []  # a failed NAPTR query falls back to SRV (section 4.1)
+            for chosen, record in order_naptr(naptrs, secure=secure, transports=self.transports):
+                records = await self._srv(record.replacement, deadline)
+                if records:
+                    plans.append((chosen, records))
+            if plans:
+                return plans
+        candidates = [forced] if forced is not None else [TLS] if secure else list(self.transports)
+        for chosen in candidates:
+            records = await self._srv(f"{SRV_PREFIXES[chosen]}.{host}", deadline)
+            if records:
+                plans.append((chosen, records))
+                if forced is None:
+                    break  # the first transport the carrier offers, in our preference order
+        return plans
+
+    async def _srv(self, qname: str, deadline: float) -> list[SrvRecord]:
+        qname = qname.rstrip(".")
         try:
-            records = await self._srv_cache.get(
-                f"_sip._udp.{host}", lambda: self._fetch_srv(host, deadline), self._error_ttl
+            return await self._srv_cache.get(
+                qname.lower(), lambda: self._fetch_srv(qname, deadline), self._error_ttl
             )
         except ResolutionError:
-            records = []  # RFC 3263 section 4.2: a failed SRV query falls back to A records
-        if not records:
-            return [Target(a, default_port) for a in await self._addresses(host, deadline)]
-        if any(r.target in ("", ".") for r in records):
-            raise ResolutionError(host, "SRV target '.' says SIP over UDP is not offered")
+            return []  # RFC 3263 section 4.2: a failed SRV query falls back to A records
+
+    async def _srv_targets(
+        self,
+        records: list[SrvRecord],
+        transport: str,
+        tls_name: str,
+        deadline: float,
+        problems: list[str],
+    ) -> list[Target]:
         targets: list[Target] = []
-        problems: list[str] = []
         for record in order_srv(records, self._rng):
             try:
                 addrs = await self._addresses(record.target, deadline)
             except ResolutionError as exc:
                 problems.append(exc.reason)
                 continue
-            targets.extend(
-                Target(a, record.port) for a in addrs if Target(a, record.port) not in targets
-            )
+            for a in addrs:
+                target = _target(a, record.port, transport, tls_name)
+                if target not in targets:
+                    targets.append(target)
         if not targets:
-            raise ResolutionError(host, "no SRV target resolves: " + "; ".join(problems))
+            problems.append(f"no {transport} SRV target resolves")
         return targets
 
     def clear_cache(self) -> None:
+        self._naptr_cache.clear()
         self._srv_cache.clear()
         self._addr_cache.clear()
 
     @property
     def cache_hits(self) -> int:
-        return self._srv_cache.hits + self._addr_cache.hits
+        return self._naptr_cache.hits + self._srv_cache.hits + self._addr_cache.hits
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -295,9 +419,24 @@ class SipResolver:
             name.lower(), lambda: self._fetch_addresses(name, deadline), self._error_ttl
         )
 
-    async def _fetch_srv(self, host: str, deadline: float) -> tuple[list[SrvRecord], float]:
-        qname = f"_sip._udp.{host}."
-        answer = await self._query(qname, dns.rdatatype.SRV, deadline)
+    async def _fetch_naptr(self, host: str, deadline: float) -> tuple[list[NaptrRecord], float]:
+        answer = await self._query(host + ".", dns.rdatatype.NAPTR, deadline)
+        if answer is None:
+            return [], self.negative_ttl
+        records = [
+            NaptrRecord(
+                order=int(rd.order),
+                preference=int(rd.preference),
+                flags=_text(rd.flags),
+                service=_text(rd.service),
+                replacement=rd.replacement.to_text(omit_final_dot=True),
+            )
+            for rd in answer
+        ]
+        return records, self._ttl(answer.rrset.ttl if answer.rrset is not None else 0)
+
+    async def _fetch_srv(self, qname: str, deadline: float) -> tuple[list[SrvRecord], float]:
+        answer = await self._query(qname + ".", dns.rdatatype.SRV, deadline)
         if answer is None:
             return [], self.negative_ttl
         records = [
@@ -354,3 +493,12 @@ class SipResolver:
             raise ResolutionError(name, f"DNS failure (SERVFAIL/REFUSED): {exc}") from None
         except (dns.exception.DNSException, OSError, socket.gaierror) as exc:
             raise ResolutionError(name, f"DNS error: {exc}") from None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else value
+
+
+def _target(host: str, port: int, transport: str, tls_name: str) -> Target:
+    # only TLS checks a name; leaving it off elsewhere keeps equal hops equal
+    return Target(host, port, transport, tls_name if transport == TLS else "")

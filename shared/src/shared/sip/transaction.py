@@ -1,7 +1,8 @@
-"""Non-INVITE client transaction over UDP (RFC 3261 section 17.1.2).
+"""Non-INVITE client transaction (RFC 3261 section 17.1.2).
 
 Timers run as loop callbacks rather than tasks: thousands of concurrent probes then cost one
-future and two timer handles each.
+future and two timer handles each. Over TCP/TLS nothing is retransmitted (Timer E is not
+set, section 17.1.2.2) and a failed connection ends the transaction at once (17.1.4).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Callable
 from shared.sip.errors import TransactionTimeout, TransportError
 from shared.sip.ids import BRANCH_MAGIC
 from shared.sip.message import SipRequest, SipResponse
+from shared.sip.target import Destination, Target, as_target
 from shared.sip.timers import DEFAULT_TIMERS, SipTimers
-from shared.sip.transport import Address, UdpTransport
+from shared.sip.transport import SipTransport
 
 ProvisionalCallback = Callable[[SipResponse], None]
 
@@ -28,9 +30,9 @@ class NonInviteClientTransaction:
 
     def __init__(
         self,
-        transport: UdpTransport,
+        transport: SipTransport,
         request: SipRequest,
-        destination: Address,
+        destination: Destination,
         *,
         timers: SipTimers = DEFAULT_TIMERS,
         timeout: float | None = None,
@@ -43,7 +45,7 @@ class NonInviteClientTransaction:
             raise ValueError("request needs a top Via with an RFC 3261 branch")
         self.transport = transport
         self.request = request
-        self.destination = destination
+        self.destination = as_target(destination)
         self.branch = branch
         self.method = request.method
         self.timers = timers
@@ -65,13 +67,16 @@ class NonInviteClientTransaction:
         loop = asyncio.get_running_loop()
         self._future = loop.create_future()
         self.transport.register_transaction(self.branch, self.method, self._on_response)
+        self.transport.watch(self.destination, self._on_transport_error)
         try:
             self.started_at = time.monotonic()
             self._transmit()
-            self._timer_e = loop.call_later(self._interval, self._on_timer_e)
+            if not self.destination.reliable:
+                self._timer_e = loop.call_later(self._interval, self._on_timer_e)
             self._timer_f = loop.call_later(self.timeout, self._on_timer_f)
             return await self._future
         finally:
+            self.transport.unwatch(self.destination, self._on_transport_error)
             if self._timer_e is not None:
                 self._timer_e.cancel()
             if self._timer_f is not None:
@@ -83,7 +88,12 @@ class NonInviteClientTransaction:
         self.transport.send(self._data, self.destination)
         self.sent_count += 1
 
-    def _on_response(self, response: SipResponse, addr: Address) -> None:
+    def _on_transport_error(self, error: TransportError) -> None:
+        future = self._future
+        if future is not None and not future.done():
+            future.set_exception(error)
+
+    def _on_response(self, response: SipResponse, addr: Target) -> None:
         future = self._future
         if future is None or future.done():
             return
@@ -118,7 +128,7 @@ class NonInviteClientTransaction:
             future.set_exception(
                 TransactionTimeout(
                     f"no final response to {self.method} from "
-                    f"{self.destination[0]}:{self.destination[1]} within {self.timeout:g}s",
+                    f"{self.destination} within {self.timeout:g}s",
                     self.last_provisional,
                 )
             )

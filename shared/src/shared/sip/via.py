@@ -72,3 +72,9 @@ def top_branch(via_value: str) -> str | None:
         if 0 <= j < end:
             end = j
     return top[start:end]
+
+
+def format_via(transport: str, sent_by: str, branch: str) -> str:
+    """Our Via for a request: `transport` is the token (UDP, TCP, TLS); we always ask for
+    rport (RFC 3581) so responses find their way back through NAT."""
+    return f"SIP/2.0/{transport.upper()} {sent_by};branch={branch};rport"

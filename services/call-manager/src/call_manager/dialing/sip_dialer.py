@@ -19,7 +19,7 @@ from shared.sip.invite_request import CallSpec
 from shared.sip.resolver import SipResolver
 from shared.sip.rtp import RtpTicker
 from shared.sip.timers import SipTimers
-from shared.sip.transport import UdpTransport
+from shared.sip.transport import SipTransport
 
 from call_manager.dialing.credentials import CredentialLookup
 from call_manager.dialing.leg import (
@@ -132,11 +132,12 @@ class SipLeg:
 class SipDialer:
     def __init__(
         self,
-        transport: UdpTransport,
+        transport: SipTransport,
         resolver: SipResolver,
         *,
         timers: SipTimers,
         media_host: str | None = None,
+        media_public_host: str | None = None,
         rtp_port_range: tuple[int, int] | None = None,
         ticker: RtpTicker | None = None,
         rtp_timeout: float = 0.0,
@@ -150,6 +151,7 @@ class SipDialer:
         self.resolver = resolver
         self.timers = timers
         self.media_host = media_host
+        self.media_public_host = media_public_host
         self.rtp_port_range = rtp_port_range
         self.ticker = ticker
 
@@ -183,6 +185,7 @@ class SipDialer:
             call_spec(spec),
             timers=self.timers,
             media_host=self.media_host,
+            media_public_host=self.media_public_host,
             rtp_port_range=self.rtp_port_range,
             ticker=self.ticker,
             on_event=forward,

@@ -18,7 +18,7 @@ from shared.sip.errors import SipError
 from shared.sip.remote_bye import bye_stored_dialog
 from shared.sip.resolver import SipResolver
 from shared.sip.timers import SipTimers
-from shared.sip.transport import UdpTransport
+from shared.sip.transport import SipTransport
 
 log = structlog.get_logger("call.survivor")
 REASON = 'SIP;cause=500;text="call-manager replica lost"'
@@ -38,7 +38,7 @@ SURVIVOR_BYE_SECONDS = Histogram(
 class SurvivorBye:
     def __init__(
         self,
-        transport: UdpTransport,
+        transport: SipTransport,
         resolver: SipResolver,
         timers: SipTimers,
         concurrency: int = 100,

@@ -43,15 +43,18 @@ class TracedMessage:
         return int(line.split(" ")[1]) if line.startswith("SIP/") else None
 
 
-def _udp_port_bound(port: int) -> bool:
+def _port_bound(port: int, tcp: bool = False) -> bool:
+    """UDP: bound; TCP: listening (state 0A), from the kernel's socket tables."""
     needle = f":{port:04X} "
-    for table in ("/proc/net/udp", "/proc/net/udp6"):
+    tables = ("/proc/net/tcp", "/proc/net/tcp6") if tcp else ("/proc/net/udp", "/proc/net/udp6")
+    for table in tables:
         try:
             with open(table) as fh:
                 next(fh, None)
                 for line in fh:
                     fields = line.split()
-                    if len(fields) > 1 and (fields[1] + " ").endswith(needle):
+                    listening = not tcp or (len(fields) > 3 and fields[3] == "0A")
+                    if len(fields) > 1 and (fields[1] + " ").endswith(needle) and listening:
                         return True
         except OSError:
             continue
@@ -63,6 +66,7 @@ class SippProcess:
 
     `scenario` is a scenario file; None runs the built-in UAS (`-sn uas`). `calls` (-m) makes
     sipp exit by itself after that many calls: its exit code is then 0 only if all succeeded.
+    `transport`: sipp's -t mode, "u1" (UDP) or "t1" (TCP, one connection per peer).
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class SippProcess:
         remote: str | None = None,
         extra_args: tuple[str, ...] = (),
         max_runtime: float = 60.0,
+        transport: str = "u1",
     ) -> None:
         self.workdir = Path(workdir)
         self.scenario = Path(scenario) if scenario is not None else None
@@ -87,6 +92,7 @@ class SippProcess:
         self.remote = remote  # host:port sipp sends to, for client scenarios
         self.extra_args = extra_args
         self.max_runtime = max_runtime
+        self.transport = transport
         self.port = 0
         self.media_port = 0
         self.process: asyncio.subprocess.Process | None = None
@@ -121,6 +127,7 @@ class SippProcess:
             "-mi",
             self.host,
         ]
+        cmd += ["-t", self.transport]
         cmd += ["-nostdin", "-timeout", f"{int(self.max_runtime)}s"]
         cmd += ["-trace_msg", "-message_file", str(self.message_file)]
         cmd += ["-trace_err", "-error_file", str(self.error_file)]
@@ -151,7 +158,7 @@ class SippProcess:
             while time.monotonic() < deadline:
                 if self.process.returncode is not None:
                     break
-                if _udp_port_bound(self.port):
+                if _port_bound(self.port, tcp=self.transport.startswith("t")):
                     return self
                 await asyncio.sleep(0.02)
             code = await self._wait_exit(1.0) if self.process.returncode is None else None
