@@ -37,9 +37,9 @@ WARM_UP = 200
 STREAM_PORTS = 10
 
 
-async def start_responder(transport: str, providers: int, pki: PkiFiles | None) -> tuple[
-    asyncio.subprocess.Process, list[int], bool
-]:
+async def start_responder(
+    transport: str, providers: int, pki: PkiFiles | None
+) -> tuple[asyncio.subprocess.Process, list[int], bool]:
     if transport == "udp":
         cmd = ["-m", "shared.sip.testing.responder", "--ports", str(providers)]
     else:
@@ -130,7 +130,7 @@ async def measure(
 
 
 async def run(args: argparse.Namespace) -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # one connection per provider
     wanted = [t.strip() for t in args.transports.split(",") if t.strip()]
     with tempfile.TemporaryDirectory() as tmp:
