@@ -117,8 +117,10 @@ async def test_garbage_datagrams_are_contained(transport: UdpTransport) -> None:
         await wait_until(lambda: transport.stats.received >= 1200, timeout=10)
         # still serving: an OPTIONS gets its 200
         sender.settimeout(3)
+        # ;rport: the 200 comes back to this socket, not to the Via's port 9 (RFC 3581)
         sender.sendto(
-            b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKa;rport\r\n"
+            b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n"
+            b"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKa;rport\r\n"
             b"From: <sip:a@b>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: alive\r\n"
             b"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
             (transport.local_host, transport.local_port),
