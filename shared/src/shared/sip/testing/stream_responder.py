@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import resource
 import signal
 import socket
@@ -106,7 +107,7 @@ async def serve(args: argparse.Namespace) -> int:
 
 def _on_stdin(stop: asyncio.Event) -> None:
     try:
-        data = sys.stdin.buffer.read1(4096)  # type: ignore[attr-defined]
+        data = os.read(sys.stdin.fileno(), 4096)
     except OSError:
         data = b""
     if not data:
