@@ -99,3 +99,23 @@ async def test_public_address_is_advertised_while_rtp_binds_locally(
 async def test_the_wildcard_cannot_be_advertised() -> None:
     with pytest.raises(ValueError, match="wildcard"):
         await SipTransport.create("127.0.0.1", 0, advertise="0.0.0.0")
+
+
+async def test_contact_follows_what_the_carrier_saw_through_nat(
+    transport: SipTransport, start_sipp: StartSipp
+) -> None:
+    """RFC 3581 both ways: the carrier's `received` on our Via (no public address set) makes
+    the next INVITE's Contact say where it can reach us; Via keeps our own address."""
+    sipp = await start_sipp("uas_invite_busy_behind_nat.xml", calls=2)
+    for _ in range(2):
+        call = OutboundCall(
+            transport, SipResolver(), CallSpec(request_uri=f"sip:4930@{sipp.target}")
+        )
+        outcome = await call.invite()
+        assert outcome.status_code == 486, outcome
+    assert await sipp.wait(10) == 0, sipp.errors()[-2000:]
+    first, second = sipp.received("INVITE")
+    port = transport.local_port
+    assert f"Contact: <sip:anonymous@127.0.0.1:{port}>" in first.text
+    assert f"Contact: <sip:anonymous@198.51.100.20:{port}>" in second.text
+    assert f"Via: SIP/2.0/UDP 127.0.0.1:{port};" in second.text

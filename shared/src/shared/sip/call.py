@@ -818,7 +818,7 @@ class OutboundCall:
         *,
         body: bytes = b"",
     ) -> bytes:
-        contact = contact_uri(None, self.transport.sent_by_for(addr), addr.transport)
+        contact = contact_uri(None, self.transport.contact_for(addr), addr.transport)
         extra = [("Contact", f"<{contact}>")] if code < 300 else []
         if body:
             extra.append(("Content-Type", "application/sdp"))

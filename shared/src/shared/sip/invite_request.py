@@ -144,11 +144,13 @@ def build_invite(
     cseq: int = 1,
     sdp: bytes = b"",
     transport: str = UDP,
+    contact_host: str | None = None,
 ) -> SipRequest:
-    """The INVITE for `spec`; `sent_by` is our host:port for the destination (Via and
-    Contact), `transport` the one it goes over (Via token, Contact parameter)."""
+    """The INVITE for `spec`; `sent_by` is our host:port for the destination (Via, and
+    Contact unless `contact_host` says otherwise), `transport` the one it goes over (Via
+    token, Contact parameter)."""
     contact_user = None if spec.anonymous else spec.from_user
-    contact = contact_uri(contact_user, sent_by, transport, secure=spec.secure)
+    contact = contact_uri(contact_user, contact_host or sent_by, transport, secure=spec.secure)
     headers = Headers(
         [
             ("Via", format_via(transport, sent_by, branch)),

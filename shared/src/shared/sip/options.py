@@ -85,7 +85,10 @@ def build_options_request(
             ("To", f"<{uri}>"),
             ("Call-ID", call_id or new_call_id()),
             ("CSeq", "1 OPTIONS"),
-            ("Contact", f"<{contact_uri(from_user, local, target.transport)}>"),
+            (
+                "Contact",
+                f"<{contact_uri(from_user, transport.contact_for(target), target.transport)}>",
+            ),
             ("Accept", "application/sdp"),
             ("User-Agent", user_agent),
         ]

@@ -40,7 +40,7 @@ from shared.sip.stream import (
     StreamStats,
 )
 from shared.sip.target import DEFAULT_PORTS, UDP, Destination, Target, as_target
-from shared.sip.uri import format_host_port
+from shared.sip.uri import format_host_port, split_unquoted
 from shared.sip.via import parse_via, top_branch
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ DEFAULT_MAX_IN_FLIGHT = 500
 DEFAULT_MTU = 1500
 _SO_RCVBUFFORCE = 33  # Linux; lets root exceed net.core.rmem_max
 _BIND_TRIES = 20  # UDP and TCP must get the same ephemeral port
+_MAX_LEARNED = 65536
 
 
 class DialogHandler(Protocol):
@@ -112,6 +113,7 @@ class SipTransport(asyncio.DatagramProtocol):
             connect_timeout=connect_timeout,
             idle_timeout=idle_timeout,
         )
+        self._learned: dict[tuple[str, str, int], str] = {}  # Contact host:port per peer
         self._closed = asyncio.Event()
         self._handler_errors = ThrottledLog(log, "sip.dispatch")
 
@@ -170,8 +172,18 @@ class SipTransport(asyncio.DatagramProtocol):
         return self.routes.source_for(as_target(destination).host if destination else None)
 
     def sent_by_for(self, destination: Destination | None = None) -> str:
-        """host:port for Via and Contact (TCP listens on the UDP port, so one port serves)."""
+        """host:port for Via (TCP listens on the UDP port, so one port serves)."""
         return format_host_port(self.advertised_host_for(destination), self.local_port)
+
+    def contact_for(self, destination: Destination | None = None) -> str:
+        """host:port for Contact: as Via, unless the carrier told us (Via `received` and
+        `rport` of a response, RFC 3581) that it sees us elsewhere, i.e. through a NAT
+        nobody configured a public address for. Requests it sends us then find the way."""
+        if not self.public_host and destination is not None:
+            learned = self._learned.get(_learned_key(as_target(destination)))
+            if learned is not None:
+                return learned
+        return self.sent_by_for(destination)
 
     @property
     def advertised_host(self) -> str:
@@ -243,6 +255,8 @@ class SipTransport(asyncio.DatagramProtocol):
 
     def _dispatch_response(self, response: SipResponse, peer: Target) -> None:
         via = response.headers.get("via")
+        if via is not None and "received=" in via and not self.public_host:
+            self._learn(via, peer)
         branch = top_branch(via) if via else None
         if branch is not None:
             callback = self._transactions.get((branch, response.cseq_method))
@@ -263,6 +277,19 @@ class SipTransport(asyncio.DatagramProtocol):
             dialog.on_request(request, reply_to)
         else:
             self.request_handler(request, reply_to, self)
+
+    def _learn(self, via_line: str, peer: Target) -> None:
+        """Remember how `peer` sees us when it says it is not how we advertised ourselves."""
+        top = parse_via(split_unquoted(via_line, ",")[0])
+        received = top.received
+        if not received or is_unspecified(received):
+            return
+        learned = format_host_port(received, top.rport or self.local_port)
+        if learned == format_host_port(top.host, top.port):
+            return
+        if len(self._learned) >= _MAX_LEARNED:
+            self._learned.clear()
+        self._learned[_learned_key(peer)] = learned
 
     # -- registrations ---------------------------------------------------------------------
 
@@ -354,6 +381,10 @@ def _check_request(request: SipRequest) -> None:
 
 # The name from the UDP-only days; the class now carries TCP and TLS as well.
 UdpTransport = SipTransport
+
+
+def _learned_key(target: Target) -> tuple[str, str, int]:
+    return (target.transport, target.host, target.port)
 
 
 def reply_target(request: SipRequest, peer: Target) -> Target:
