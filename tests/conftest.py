@@ -32,6 +32,7 @@ from shared.rpc import RpcClient
 
 from tests.support.backends import resolve_backends, with_database
 from tests.support.events import EventCollector
+from tests.support.gateway_env import UNTHROTTLED_LOGIN
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "test-admin-password"
@@ -138,6 +139,7 @@ async def gateway(
         GatewaySettings.model_validate(
             {
                 **platform_env,
+                **UNTHROTTLED_LOGIN,
                 "GATEWAY_PORT": 0,
                 "GATEWAY_OPS_PORT": 0,
                 "ADMIN_USERNAME": ADMIN_USERNAME,

@@ -37,6 +37,7 @@ from tests.failover.helpers import PASSWORD, Caller, login
 from tests.routes.helpers import RouteDriver
 from tests.support.backends import with_database
 from tests.support.events import EventCollector
+from tests.support.gateway_env import UNTHROTTLED_LOGIN
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 RING_TIMEOUT = 8.0
@@ -91,6 +92,7 @@ async def routed_gateway(failover_env: dict[str, Any]) -> AsyncIterator[GatewayA
         GatewaySettings.model_validate(
             {
                 **failover_env,
+                **UNTHROTTLED_LOGIN,
                 "GATEWAY_PORT": 0,
                 "GATEWAY_OPS_PORT": 0,
                 # The shared database's admin (created by whichever gateway starts first).

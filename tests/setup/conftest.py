@@ -20,6 +20,7 @@ from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET
 from tests.fakes.telnyx_fake import FakeTelnyx
 from tests.setup.helpers import EGRESS, SetupDriver
 from tests.support.events import EventCollector
+from tests.support.gateway_env import UNTHROTTLED_LOGIN
 
 # Short carrier budgets keep failure tests fast; the shape of the budgets is the production one.
 FAST_SETUP = {
@@ -79,6 +80,7 @@ async def setup_gateway(
         GatewaySettings.model_validate(
             {
                 **setup_env,
+                **UNTHROTTLED_LOGIN,
                 "GATEWAY_PORT": 0,
                 "GATEWAY_OPS_PORT": 0,
                 "ADMIN_USERNAME": ADMIN_USERNAME,
