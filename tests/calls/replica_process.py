@@ -11,6 +11,8 @@ from typing import Any
 
 from call_manager.app import CallManagerApp
 from call_manager.tables import replicas
+from shared.errors import AppError, ErrorStatus
+from shared.rpc import RpcClient
 from sqlalchemy import select
 
 from tests.support.polling import eventually
@@ -58,6 +60,20 @@ class ReplicaProcess:
             return True if row is not None else None
 
         await eventually(beating, timeout, message="replica process heartbeat")
+
+    async def wait_serving(self, rpc: RpcClient, timeout: float = 30.0) -> None:
+        """Until its service queue has a consumer (it starts after the heartbeat)."""
+
+        async def answers() -> bool | None:
+            try:
+                await rpc.request(self.queue, "GET", f"/v1/calls/{uuid.uuid4()}", timeout=2)
+            except AppError as err:
+                if err.status is ErrorStatus.NOT_FOUND:
+                    return True
+                return None
+            return True
+
+        await eventually(answers, timeout, interval=0.2, message="replica process serving")
 
     def kill(self) -> None:
         """kill -9: no shutdown code runs, no BYE, no row written."""

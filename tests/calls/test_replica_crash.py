@@ -61,6 +61,7 @@ async def test_killed_replica_calls_get_a_bye_each(
     sipp: SippFactory,
     admin_customer: str,
 ) -> None:
+    await replica.wait_serving(rpc)
     async with sipp("uas_answer_hold.xml", calls=CALLS, max_runtime=60) as carrier:
         created = await rpc.request(
             replica.queue,

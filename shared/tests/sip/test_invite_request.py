@@ -42,7 +42,7 @@ def test_invite_headers_in_order_with_extras_verbatim() -> None:
         "Call-ID: cid-1",
         "CSeq: 1 INVITE",
         "Contact: <sip:4930111222@127.0.0.1:5070>",
-        "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS",
+        "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, NOTIFY",
         "User-Agent: trunk-test/1",
         "Privacy: id",
         "P-Asserted-Identity: <tel:+4930111222>",

@@ -172,6 +172,8 @@ class CallManagerApp(ServiceApp):
             credentials=CredentialLookup(
                 self.rpc, config.request_queue(PROVIDER_MANAGER), config.rpc_timeout
             ),
+            session_expires=config.session_expires,
+            max_redirects=config.max_redirects,
         )
 
     @property

@@ -57,6 +57,12 @@ class Settings(CommonSettings):
     rtp_timeout: float = Field(default=60.0, ge=0, validation_alias="CALL_MANAGER_RTP_TIMEOUT")
     # An address that answers an INVITE with nothing at all (not even 100 Trying) this long
     # is given up for the provider's next address, then the next provider; 0: Timer B.
+    # RFC 4028 interval asked for in the INVITE (Session-Expires); a 422 raises it to Min-SE.
+    session_expires: int = Field(
+        default=1800, ge=90, le=86400, validation_alias="CALL_MANAGER_SESSION_EXPIRES"
+    )
+    # How many 3xx redirects one attempt follows (to the best sip: Contact); 0: a 3xx fails.
+    max_redirects: int = Field(default=2, ge=0, le=5, validation_alias="CALL_MANAGER_MAX_REDIRECTS")
     invite_response_timeout: float = Field(
         default=3.0, ge=0, validation_alias="CALL_MANAGER_INVITE_RESPONSE_TIMEOUT"
     )

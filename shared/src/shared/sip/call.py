@@ -53,7 +53,8 @@ from shared.sip.errors import (
 from shared.sip.ids import new_branch, new_call_id, new_tag
 from shared.sip.invite_request import ALLOW, CallSpec, build_invite
 from shared.sip.invite_transaction import InviteClientTransaction, build_cancel
-from shared.sip.message import SipRequest, SipResponse, build_response
+from shared.sip.message import SipMessage, SipRequest, SipResponse, build_response
+from shared.sip.numbers import MAX_CSEQ, parse_uint
 from shared.sip.resolver import SipResolver
 from shared.sip.rtp import RtpStream, RtpTicker, default_ticker
 from shared.sip.sdp import (
@@ -64,11 +65,19 @@ from shared.sip.sdp import (
     new_session_id,
     parse_sdp,
 )
+from shared.sip.session_timer import (
+    DEFAULT_SESSION_EXPIRES,
+    MIN_SE,
+    SessionTimer,
+    header_tokens,
+    read_min_se,
+    read_session_expires,
+)
 from shared.sip.target import TCP, UDP, Target, contact_uri
 from shared.sip.timers import DEFAULT_TIMERS, SipTimers
 from shared.sip.transaction import NonInviteClientTransaction
 from shared.sip.transport import Address, SipTransport
-from shared.sip.uri import SipUri, parse_name_addr
+from shared.sip.uri import SipUri, format_host_port, parse_name_addr
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +177,9 @@ class OutboundCall:
         provisional_timeout: float = 0.0,
         dead_targets: DeadTargets | None = None,
         credentials: CredentialsSource | None = None,
+        session_expires: int = DEFAULT_SESSION_EXPIRES,
+        max_redirects: int = 0,
+        redirect_check: Callable[[CallSpec], bool] | None = None,
     ) -> None:
         """`media_host`: where the RTP socket binds (default: the SIP bind address);
         `media_public_host`: what SDP advertises (default: the transport's public address,
@@ -176,7 +188,9 @@ class OutboundCall:
         `rtp_timeout`: BYE an answered call that received no RTP for that long (0: never).
         `provisional_timeout`: move to the next target when one sends no response at all
         within that long (0: Timer B decides). `dead_targets`: the process-wide memory of
-        failed addresses (default: one per transport).
+        failed addresses (default: one per transport). `session_expires`: the RFC 4028
+        interval asked for. `max_redirects`: how many 3xx to follow (0: a 3xx fails the
+        call); `redirect_check` may refuse a redirected spec (e.g. a host not allowed).
         Raises InvalidHeaderError at once when `spec` carries unusable values.
         """
         spec.validate()
@@ -198,6 +212,16 @@ class OutboundCall:
         self._credentials_source = credentials
         self._digest: DigestSession | None = None
         self._invite_auth: list[tuple[str, str]] = []  # the INVITE's credentials, for its ACK
+        self.session_expires = max(session_expires, MIN_SE)
+        self.max_redirects = max_redirects
+        self.redirect_check = redirect_check
+        self.session_timer: SessionTimer | None = None
+        self.session_refreshes = 0
+        self._session_timer: asyncio.TimerHandle | None = None
+        self._peer_allows_update = False
+        self._min_se: int | None = None
+        self._cseq = 0  # the last CSeq number we used in this Call-ID (INVITEs, PRACKs)
+        self._rseq_seen: dict[str, int] = {}
 
         self.call_id = new_call_id()
         self.local_tag = new_tag()
@@ -352,16 +376,10 @@ class OutboundCall:
     # -- call setup --------------------------------------------------------------------------
 
     async def _place(self, answer_timeout: float | None) -> CallEvent:
-        destination = self.spec.destination_host_port()
-        try:
-            targets = await self.resolver.resolve(
-                destination, transport=self.spec.transport_hint(), secure=self.spec.secure
-            )
-        except ResolutionError as exc:
-            return self._fail(error=str(exc))
-        targets = [t for t in targets if self.transport.can_reach(t.host)][: self.max_targets]
-        if not targets:
-            return self._fail(error=f"no reachable address for {destination}")
+        spec = self.spec
+        found = await self._targets(spec)
+        if isinstance(found, CallEvent):
+            return found
         try:
             self.rtp = RtpStream.open(self.media_host, self.rtp_port_range)
         except OSError as exc:
@@ -371,75 +389,158 @@ class OutboundCall:
             self._answer_timer = asyncio.get_running_loop().call_later(
                 answer_timeout, self._request_cancel, f"no answer within {answer_timeout:g}s"
             )
+        redirects = 0
+        while True:
+            outcome = await self._invite_targets(spec, found)
+            if isinstance(outcome, CallEvent):
+                return outcome
+            redirect = (
+                self._redirect_spec(spec, outcome) if redirects < self.max_redirects else None
+            )
+            if redirect is None:
+                return await self._on_final(outcome)
+            # RFC 3261 section 8.1.3.4: a new INVITE to the Contact, same Call-ID and To
+            redirects += 1
+            log.info("call %s: redirected to %s", self.call_id, redirect.request_uri)
+            next_found = await self._targets(redirect)
+            if isinstance(next_found, CallEvent):
+                return next_found
+            spec, found = redirect, next_found
+
+    async def _targets(self, spec: CallSpec) -> list[Target] | CallEvent:
+        destination = spec.destination_host_port()
+        try:
+            targets = await self.resolver.resolve(
+                destination, transport=spec.transport_hint(), secure=spec.secure
+            )
+        except ResolutionError as exc:
+            return self._fail(error=str(exc))
+        targets = [t for t in targets if self.transport.can_reach(t.host)][: self.max_targets]
+        if not targets:
+            return self._fail(error=f"no reachable address for {destination}")
+        return self.dead_targets.order(targets)
+
+    def _redirect_spec(self, spec: CallSpec, response: SipResponse) -> CallSpec | None:
+        """The call re-aimed at the best Contact of a 3xx, or None (not followed)."""
+        if not 300 <= response.status_code < 400 or self._cancel_requested:
+            return None
+        best: tuple[float, SipUri] | None = None
+        for value in response.headers.get_list("contact"):
+            try:
+                contact = parse_name_addr(value)
+            except SipParseError:
+                continue
+            if contact.uri.scheme != "sip":
+                continue
+            q_text = contact.params.get("q") or "1"
+            try:
+                q = float(q_text) if len(q_text) <= 5 and q_text.isascii() else 0.0
+            except ValueError:
+                q = 0.0
+            if best is None or q > best[0]:
+                best = (q, contact.uri)
+        if best is None:
+            return None
+        uri = best[1]
+        target = SipUri(scheme="sip", user=uri.user, host=uri.host, port=uri.port)
+        redirected = dataclasses.replace(
+            spec,
+            request_uri=str(target),
+            destination=format_host_port(uri.host, uri.port),
+            to_uri=spec.to_uri or spec.request_uri,
+        )
+        try:
+            redirected.validate()
+        except SipError:
+            return None
+        if self.redirect_check is not None and not self.redirect_check(redirected):
+            log.info("call %s: redirect to %s refused", self.call_id, target)
+            return None
+        return redirected
+
+    async def _invite_targets(
+        self, spec: CallSpec, targets: list[Target]
+    ) -> CallEvent | SipResponse:
+        """INVITE each address in turn; the final response that ends the search (to be
+        handled by the caller), or the call's outcome when none came. On one address: a
+        401/407 is answered with credentials and a 422 with its Min-SE (new CSeq each)."""
         errors: list[str] = []
-        pending = self.dead_targets.order(targets)
+        pending = list(targets)
         udp_only: set[Target] = set()  # TCP refused after a size switch: UDP it is
-        cseq = 0
         while pending:
             target = pending.pop(0)
             last = not pending
-            cseq += 1
+            retried_422 = False
+            auth_rounds = 0
+            self._cseq += 1
             switched = target not in udp_only and self._too_big_for_udp(
-                target, self._invite_for(target, cseq)
+                target, self._invite_for(spec, target, self._cseq)
             )
             if switched:
                 target = target.with_transport(TCP)  # RFC 3261 section 18.1.1
             self.destination = target
-            try:
-                final = await self._run_invite(target, cseq)
-            except TransactionTimeout as exc:
-                assert self._txn is not None
-                if self._txn.received_response or self._cancel_requested:
-                    return self._cancelled(reason=self._cancel_note, error=str(exc))
-                self.dead_targets.mark(target)
-                self.target_attempts.append(TargetAttempt(str(target), 0, str(exc)))
-                errors.append(str(exc))
-                continue
-            except TransportError as exc:
-                self.dead_targets.mark(target)
-                self.target_attempts.append(TargetAttempt(str(target), 0, str(exc)))
-                errors.append(f"{target}: {exc}")
-                if switched:
-                    # the carrier may not speak TCP: retry over UDP (section 18.1.1)
-                    SIP_TRANSPORT_SWITCHES.labels("tcp_failed").inc()
-                    udp_only.add(target.with_transport(UDP))
-                    pending.insert(0, target.with_transport(UDP))
-                continue
-            self.target_attempts.append(TargetAttempt(str(target), final.status_code, final.reason))
-            if final.status_code == 503 and not self._cancel_requested:
-                # RFC 3263 section 4.3: the next address of the same server set; RFC 3261
-                # section 21.5.4: Retry-After says how long this one stays unused
-                wait = retry_after_seconds(final.headers.get("retry-after"))
-                self.dead_targets.mark(target, wait if wait is not None else DEFAULT_DEAD_FOR)
-                if not last:
-                    errors.append(f"{target}: 503 {final.reason}")
-                    continue
-            if switched:
-                SIP_TRANSPORT_SWITCHES.labels("tcp_used").inc()
-            rounds = 0
-            while final.status_code in AUTH_CHALLENGES:
-                problem = await self._learn_challenge(final, signed=bool(self._invite_auth))
-                rounds += 1
-                if problem is None and rounds > MAX_AUTH_ROUNDS:
-                    problem = "still challenged after a signed retry"
-                if problem is not None:
-                    return self._fail(final.status_code, final.reason, problem)
-                if self._cancel_requested:
-                    # Nothing to cancel any more: the challenged INVITE is complete.
-                    return self._cancelled(final.status_code, final.reason, self._cancel_note)
-                cseq += 1
-                # The new INVITE has heard nothing yet: a CANCEL waits for its 1xx.
-                self.state = CallState.CALLING
+            while True:
                 try:
-                    final = await self._run_invite(target, cseq)
+                    final = await self._run_invite(spec, target, self._cseq)
                 except TransactionTimeout as exc:
                     assert self._txn is not None
                     if self._txn.received_response or self._cancel_requested:
                         return self._cancelled(reason=self._cancel_note, error=str(exc))
-                    return self._fail(error=f"no answer to the authenticated INVITE: {exc}")
+                    if auth_rounds:
+                        return self._fail(error=f"no answer to the authenticated INVITE: {exc}")
+                    self.dead_targets.mark(target)
+                    self.target_attempts.append(TargetAttempt(str(target), 0, str(exc)))
+                    errors.append(str(exc))
+                    break
                 except TransportError as exc:
-                    return self._fail(error=f"{target}: {exc}")
-            return await self._on_final(final)
+                    if auth_rounds:
+                        return self._fail(error=f"{target}: {exc}")
+                    self.dead_targets.mark(target)
+                    self.target_attempts.append(TargetAttempt(str(target), 0, str(exc)))
+                    errors.append(f"{target}: {exc}")
+                    if switched:
+                        # the carrier may not speak TCP: retry over UDP (section 18.1.1)
+                        SIP_TRANSPORT_SWITCHES.labels("tcp_failed").inc()
+                        udp_only.add(target.with_transport(UDP))
+                        pending.insert(0, target.with_transport(UDP))
+                    break
+                self.target_attempts.append(
+                    TargetAttempt(str(target), final.status_code, final.reason)
+                )
+                if switched:
+                    switched = False
+                    SIP_TRANSPORT_SWITCHES.labels("tcp_used").inc()
+                if final.status_code in AUTH_CHALLENGES:
+                    problem = await self._learn_challenge(final, signed=bool(self._invite_auth))
+                    auth_rounds += 1
+                    if problem is None and auth_rounds > MAX_AUTH_ROUNDS:
+                        problem = "still challenged after a signed retry"
+                    if problem is not None:
+                        return self._fail(final.status_code, final.reason, problem)
+                    if self._cancel_requested:
+                        # Nothing to cancel any more: the challenged INVITE is complete.
+                        return self._cancelled(final.status_code, final.reason, self._cancel_note)
+                    # The new INVITE has heard nothing yet: a CANCEL waits for its 1xx.
+                    self.state = CallState.CALLING
+                    self._cseq += 1
+                    continue
+                min_se = read_min_se(final) if final.status_code == 422 else None
+                if min_se is not None and not retried_422 and not self._cancel_requested:
+                    # RFC 4028 section 7.4: again, with an interval the server accepts
+                    retried_422 = True
+                    self._min_se = min_se
+                    self.session_expires = max(self.session_expires, min_se)
+                    self._cseq += 1
+                    continue
+                if final.status_code == 503 and not self._cancel_requested:
+                    # RFC 3263 section 4.3: the next address of the same server set; RFC
+                    # 3261 section 21.5.4: Retry-After says how long this one stays unused
+                    wait = retry_after_seconds(final.headers.get("retry-after"))
+                    self.dead_targets.mark(target, wait if wait is not None else DEFAULT_DEAD_FOR)
+                    if not last:
+                        errors.append(f"{target}: 503 {final.reason}")
+                        break
+                return final
         return self._fail(error="; ".join(errors))
 
     def _watch_first_response(self, txn: InviteClientTransaction) -> asyncio.TimerHandle | None:
@@ -457,9 +558,9 @@ class OutboundCall:
 
         return asyncio.get_running_loop().call_later(self.provisional_timeout, expire)
 
-    async def _run_invite(self, target: Target, cseq: int) -> SipResponse:
+    async def _run_invite(self, spec: CallSpec, target: Target, cseq: int) -> SipResponse:
         """One INVITE transaction (CSeq `cseq`, new branch, credentials when we hold any)."""
-        request = self._invite_for(target, cseq)
+        request = self._invite_for(spec, target, cseq)
         self.invite_request = request
         txn = InviteClientTransaction(
             self.transport,
@@ -493,15 +594,22 @@ class OutboundCall:
             self._digest = DigestSession(credentials)
         return self._digest.learn(challenges, signed=signed)
 
-    def _invite_for(self, target: Target, cseq: int) -> SipRequest:
+    def _invite_for(self, spec: CallSpec, target: Target, cseq: int) -> SipRequest:
         """The INVITE to `target`: our addresses and transport for it in Via, Contact and
-        SDP, a new branch, and credentials when we hold any."""
+        SDP, a new branch, our options (100rel, session timer), and credentials when we
+        hold any."""
         assert self.rtp is not None
         self._local_sdp = build_offer(
             self._media_address(target), self.rtp.local_port, session_id=self._session_id
         ).encode()
+        stack_headers = [
+            ("Supported", "100rel, timer"),
+            ("Session-Expires", str(self.session_expires)),
+        ]
+        if self._min_se is not None:
+            stack_headers.append(("Min-SE", str(self._min_se)))
         request = build_invite(
-            self.spec,
+            spec,
             sent_by=self.transport.sent_by_for(target),
             contact_host=self.transport.contact_for(target),
             call_id=self.call_id,
@@ -510,6 +618,7 @@ class OutboundCall:
             cseq=cseq,
             sdp=self._local_sdp,
             transport=target.transport,
+            stack_headers=stack_headers,
         )
         self._invite_auth = (
             self._digest.headers("INVITE", request.uri) if self._digest is not None else []
@@ -537,6 +646,8 @@ class OutboundCall:
     def _on_provisional(self, response: SipResponse) -> None:
         if self.state is CallState.CALLING:
             self.state = CallState.PROCEEDING
+        if response.status_code > 100 and "100rel" in header_tokens(response, "require"):
+            self._prack(response)
         sdp, media = self._read_sdp(response)
         if sdp is not None:
             self._early_sdp = sdp
@@ -554,6 +665,44 @@ class OutboundCall:
         if self._cancel_requested and not self._cancel_sent:
             self._send_cancel()
 
+    def _prack(self, response: SipResponse) -> None:
+        """RFC 3262: acknowledge a reliable provisional response, once per RSeq."""
+        assert self.invite_request is not None
+        try:
+            rseq = parse_uint((response.headers.get("rseq") or "").strip(), "RSeq", MAX_CSEQ, 1)
+            early = Dialog.from_response(self.invite_request, response)
+        except SipParseError as exc:
+            log.info("call %s: reliable %d unusable: %s", self.call_id, response.status_code, exc)
+            return
+        last = self._rseq_seen.get(early.remote_tag)
+        if last is not None and rseq <= last:
+            return  # a retransmission: the PRACK transaction already retransmits itself
+        self._rseq_seen[early.remote_tag] = rseq
+        self._cseq += 1
+        rack = [("RAck", f"{rseq} {self.invite_request.cseq[0]} INVITE")]
+        self._spawn(self._send_prack(early, self._cseq, rack))
+
+    async def _send_prack(self, early: Dialog, cseq: int, rack: list[tuple[str, str]]) -> None:
+        response = await self._send_in_dialog(early, "PRACK", cseq, rack)
+        if response is not None and not response.is_success:
+            log.info("call %s: PRACK answered %d", self.call_id, response.status_code)
+
+    async def _send_in_dialog(
+        self,
+        dialog: Dialog,
+        method: str,
+        cseq: int | None = None,
+        extra_headers: list[tuple[str, str]] | None = None,
+    ) -> SipResponse | None:
+        destination = await self._next_hop(dialog)
+        request = self._in_dialog_request(dialog, method, destination, cseq, extra_headers)
+        txn = NonInviteClientTransaction(self.transport, request, destination, timers=self.timers)
+        try:
+            return await txn.run()
+        except SipError as exc:
+            log.info("call %s: %s failed: %s", self.call_id, method, exc)
+            return None
+
     async def _on_final(self, response: SipResponse) -> CallEvent:
         self._stop_answer_timer()
         if self._cancel_timer is not None:
@@ -567,6 +716,7 @@ class OutboundCall:
             dialog = Dialog.from_response(self.invite_request, response)
         except SipParseError as exc:
             return self._fail(response.status_code, response.reason, f"unusable 2xx: {exc}")
+        dialog.local_cseq = max(dialog.local_cseq, self._cseq)  # PRACKs used numbers too
         self.dialog = dialog
         await self._ack_2xx(dialog)
         if not self._cancel_requested:
@@ -592,6 +742,7 @@ class OutboundCall:
             self._pinned = self.destination
             self.transport.pin(self.destination)
         self._start_media(media)
+        self._start_session_timer(read_session_expires(response), response)
         if self.rtp is not None and self.rtp_timeout > 0:
             self.rtp.watch(self.rtp_timeout, self._on_media_timeout)
             self._expect_media(media)
@@ -817,9 +968,11 @@ class OutboundCall:
         reason: str,
         *,
         body: bytes = b"",
+        extra_headers: list[tuple[str, str]] | None = None,
     ) -> bytes:
         contact = contact_uri(None, self.transport.contact_for(addr), addr.transport)
         extra = [("Contact", f"<{contact}>")] if code < 300 else []
+        extra += extra_headers or []
         if body:
             extra.append(("Content-Type", "application/sdp"))
         if request.method in ("OPTIONS",) or code == 405:
@@ -862,7 +1015,8 @@ class OutboundCall:
             body = self._apply_offer(offer)
         elif request.method == "INVITE":
             body = self._local_sdp  # an offerless re-INVITE: we offer, the ACK answers
-        data = self._answer(request, addr, 200, "OK", body=body)
+        timer_headers = self._peer_refreshed(request) if self.state is CallState.ANSWERED else []
+        data = self._answer(request, addr, 200, "OK", body=body, extra_headers=timer_headers)
         if request.method == "INVITE":
             self._retransmit_until_ack(request, addr, data)
 
@@ -920,6 +1074,86 @@ class OutboundCall:
     def _send(self, data: bytes, addr: Address) -> None:
         with contextlib.suppress(TransportError):
             self.transport.send(data, addr)
+
+    # -- session timers (RFC 4028) ----------------------------------------------------------
+
+    def _start_session_timer(self, timer: SessionTimer | None, message: SipMessage) -> None:
+        if self._session_timer is not None:
+            self._session_timer.cancel()
+            self._session_timer = None
+        self.session_timer = timer
+        if timer is None or self.state is not CallState.ANSWERED:
+            return
+        if "update" in header_tokens(message, "allow"):
+            self._peer_allows_update = True
+        loop = asyncio.get_running_loop()
+        if timer.refresher == "uac":
+            self._session_timer = loop.call_later(timer.refresh_after, self._refresh_due)
+        else:
+            self._session_timer = loop.call_later(timer.expire_after, self._session_expired)
+
+    def _refresh_due(self) -> None:
+        self._spawn(self._refresh_session())
+
+    def _session_expired(self) -> None:
+        timer = self.session_timer
+        note = f"no session refresh within {timer.interval if timer else 0}s (RFC 4028)"
+        self._spawn(self._end_answered("session_expired", note))
+
+    async def _refresh_session(self) -> None:
+        """Refresh as the refresher: UPDATE without a body when allowed, else re-INVITE
+        with our current SDP; 408/481 or no answer ends the call (RFC 4028 section 10)."""
+        dialog, timer = self.dialog, self.session_timer
+        if dialog is None or timer is None or self.state is not CallState.ANSWERED:
+            return
+        headers = [("Supported", "timer"), ("Session-Expires", timer.header())]
+        if self._peer_allows_update:
+            response = await self._send_in_dialog(dialog, "UPDATE", extra_headers=headers)
+        else:
+            response = await self._reinvite(dialog, headers)
+        if self.state is not CallState.ANSWERED:
+            return
+        if response is None or response.status_code in (408, 481):
+            code = response.status_code if response is not None else "no response"
+            await self._end_answered("session_refresh_failed", f"session refresh: {code}")
+            return
+        self.session_refreshes += 1
+        if response.is_success:
+            self._start_session_timer(read_session_expires(response) or timer, response)
+        else:  # refused for another reason: the session stays, try again later
+            self._start_session_timer(timer, response)
+
+    async def _reinvite(self, dialog: Dialog, headers: list[tuple[str, str]]) -> SipResponse | None:
+        destination = await self._next_hop(dialog)
+        contact = contact_uri(None, self.transport.contact_for(destination), destination.transport)
+        request = dialog.build_request(
+            "INVITE",
+            self.transport.sent_by_for(destination),
+            extra_headers=[("Contact", f"<{contact}>"), *headers],
+            body=self._local_sdp,
+            content_type="application/sdp",
+            transport=destination.transport,
+        )
+        txn = InviteClientTransaction(self.transport, request, destination, timers=self.timers)
+        try:
+            response = await txn.run()
+        except SipError as exc:
+            log.info("call %s: re-INVITE failed: %s", self.call_id, exc)
+            return None
+        if response.is_success:
+            ack = self._in_dialog_request(dialog, "ACK", destination, request.cseq[0])
+            self._send(ack.to_bytes(), destination)
+        return response
+
+    def _peer_refreshed(self, request: SipRequest) -> list[tuple[str, str]]:
+        """A refresh from the carrier restarts our expiry; the headers our 2xx carries."""
+        timer = read_session_expires(request)
+        if timer is None:
+            return []
+        # Their request names the refresher from their side: uac there is them, uas us.
+        ours = SessionTimer(timer.interval, "uas" if timer.refresher == "uac" else "uac")
+        self._start_session_timer(ours, request)
+        return [("Require", "timer"), ("Session-Expires", timer.header())]
 
     # -- media -------------------------------------------------------------------------------
 
@@ -1021,6 +1255,9 @@ class OutboundCall:
             asyncio.get_running_loop().call_later(64 * self.timers.t1, self._release)
 
     def _release(self) -> None:
+        if self._session_timer is not None:
+            self._session_timer.cancel()
+            self._session_timer = None
         if self.rtp is not None:
             self.rtp.close()
         for timer in self._reinvite_timers.values():

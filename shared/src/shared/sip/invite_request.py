@@ -18,7 +18,7 @@ from shared.sip.target import TRANSPORTS, UDP, contact_uri, uri_transport_param
 from shared.sip.uri import format_host_port, parse_uri, quote_display_name
 from shared.sip.via import format_via
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, NOTIFY"
 ANONYMOUS_FROM = '"Anonymous" <sip:anonymous@anonymous.invalid>'
 
 _USER_RE = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+$")  # RFC 3261 user, unescaped
@@ -145,6 +145,7 @@ def build_invite(
     sdp: bytes = b"",
     transport: str = UDP,
     contact_host: str | None = None,
+    stack_headers: Sequence[tuple[str, str]] = (),
 ) -> SipRequest:
     """The INVITE for `spec`; `sent_by` is our host:port for the destination (Via, and
     Contact unless `contact_host` says otherwise), `transport` the one it goes over (Via
@@ -169,6 +170,8 @@ def build_invite(
     pai = spec.asserted_identity_header()
     if pai is not None:
         headers.add("P-Asserted-Identity", pai)
+    for name, value in stack_headers:  # the stack's own (Supported, Session-Expires)
+        headers.add(name, value)
     for name, value in spec.extra_headers:
         headers.add(name, value)
     if sdp:

@@ -310,6 +310,8 @@ class CallController:
             return CallEnd(intent or EndCause.LOCAL_BYE, code, event.detail)
         if kind is LegEndKind.MEDIA_TIMEOUT:
             return CallEnd(intent or EndCause.RTP_TIMEOUT, code, event.detail)
+        if kind is LegEndKind.SESSION_EXPIRED:
+            return CallEnd(intent or EndCause.SESSION_EXPIRED, code, event.detail)
         if self.answered and intent is not None:
             return CallEnd(intent, code, event.detail)  # our BYE got no answer: still ours
         return CallEnd(EndCause.UNREACHABLE, code, event.detail)

@@ -66,6 +66,7 @@ class EndCause(StrEnum):
     ORPHANED = "orphaned"  # the replica holding the dialog died; nobody could BYE it
     RTP_TIMEOUT = "rtp_timeout"  # we sent BYE: no RTP for CALL_MANAGER_RTP_TIMEOUT
     REPLICA_LOST = "replica_lost"  # a survivor sent BYE for a dead replica's dialog
+    SESSION_EXPIRED = "session_expired"  # we sent BYE: RFC 4028 refresh missing or refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ def hangup_reason(end: CallEnd) -> str:
         return "noanswer"
     if cause in (EndCause.REMOTE_BYE, EndCause.LOCAL_BYE):
         return "normal"
-    if cause in (EndCause.MAX_DURATION, EndCause.RTP_TIMEOUT):
+    if cause in (EndCause.MAX_DURATION, EndCause.RTP_TIMEOUT, EndCause.SESSION_EXPIRED):
         return "timeout"
     return "failed"  # UNREACHABLE, ORPHANED, REPLICA_LOST
 

@@ -26,6 +26,7 @@ class LegEndKind(StrEnum):
     LOCAL_BYE = "local_bye"  # our BYE completed (any final response or timeout)
     UNREACHABLE = "unreachable"  # resolution or transport failure, or no response (Timer B)
     MEDIA_TIMEOUT = "media_timeout"  # answered, then BYEd by us: no RTP came in for too long
+    SESSION_EXPIRED = "session_expired"  # BYEd by us: the RFC 4028 session was not refreshed
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,8 @@ def leg_event(event: CallEvent) -> LegEvent | None:
         end = LegEndKind.REMOTE_BYE
     elif event.cause == "rtp_timeout":
         end = LegEndKind.MEDIA_TIMEOUT
+    elif event.cause in ("session_expired", "session_refresh_failed"):
+        end = LegEndKind.SESSION_EXPIRED
     else:
         end = LegEndKind.LOCAL_BYE
     return LegEvent(LegEventKind.ENDED, code, end, detail)
@@ -143,7 +145,11 @@ class SipDialer:
         rtp_timeout: float = 0.0,
         provisional_timeout: float = 0.0,
         credentials: CredentialLookup | None = None,
+        session_expires: int = 1800,
+        max_redirects: int = 0,
     ) -> None:
+        self.session_expires = session_expires
+        self.max_redirects = max_redirects
         self.transport = transport
         self.rtp_timeout = rtp_timeout
         self.provisional_timeout = provisional_timeout
@@ -192,6 +198,8 @@ class SipDialer:
             rtp_timeout=self.rtp_timeout,
             provisional_timeout=self.provisional_timeout,
             credentials=self._credentials_for(spec),
+            session_expires=self.session_expires,
+            max_redirects=self.max_redirects,
         )
         leg = SipLeg(call, listener)
         holder.append(leg)
