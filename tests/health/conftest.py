@@ -182,12 +182,14 @@ async def peers() -> AsyncIterator[Callable[..., Awaitable[SipResponder | Silent
 
 
 @pytest.fixture
-async def sipp(tmp_path: Path) -> AsyncIterator[Callable[[str], Awaitable[SippProcess]]]:
-    """Start sipp with a scenario from tests/health/scenarios; stopped (SIGINT) after."""
+async def sipp(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[SippProcess]]]:
+    """Start sipp with a scenario from tests/health/scenarios (SippProcess keywords, e.g.
+    transport="t1", pass through); stopped (SIGINT) after."""
     running: list[SippProcess] = []
 
-    async def start(scenario: str) -> SippProcess:
-        process = SippProcess(tmp_path / scenario, scenario=SCENARIOS / scenario, max_runtime=60)
+    async def start(scenario: str, **kwargs: Any) -> SippProcess:
+        workdir = tmp_path / f"{scenario}-{len(running)}"
+        process = SippProcess(workdir, scenario=SCENARIOS / scenario, max_runtime=60, **kwargs)
         running.append(process)
         return await process.start()
 

@@ -6,9 +6,9 @@ in-memory fake in unit tests.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from shared.contracts.health import ProbeStatus
 
@@ -36,8 +36,13 @@ class ProbeReport:
         return "healthy" if self.healthy else "unhealthy"
 
 
-# (hostname as the provider has it, e.g. "sip.example.com" or "10.0.0.1:5070", timeout s)
-Probe = Callable[[str, float], Awaitable[ProbeReport]]
+class Probe(Protocol):
+    """`hostname` as the provider has it ("sip.example.com", "10.0.0.1:5070"), `timeout`
+    in seconds, `transport` the provider's ("" = RFC 3263 chooses, "udp", "tcp", "tls")."""
+
+    def __call__(
+        self, hostname: str, timeout: float, transport: str = ""
+    ) -> Awaitable[ProbeReport]: ...
 
 
 def failed(kind: ProbeKind, error: str, address: str | None = None) -> ProbeReport:

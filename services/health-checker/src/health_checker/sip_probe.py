@@ -43,8 +43,10 @@ class SipOptionsProbe:
     def local_address(self) -> str:
         return self._prober.transport.sent_by
 
-    async def __call__(self, hostname: str, timeout: float) -> ProbeReport:
-        return to_report(await self._prober.probe(hostname, timeout))
+    async def __call__(self, hostname: str, timeout: float, transport: str = "") -> ProbeReport:
+        return to_report(
+            await self._prober.probe(hostname, timeout, transport_type=transport or None)
+        )
 
     async def close(self) -> None:
         self._prober.transport.close()

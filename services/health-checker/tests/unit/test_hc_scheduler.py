@@ -89,9 +89,11 @@ class FakeProbe:
         self.running = 0
         self.peak = 0
         self.calls: list[str] = []
+        self.transports: list[str] = []
 
-    async def __call__(self, hostname: str, timeout: float) -> ProbeReport:
+    async def __call__(self, hostname: str, timeout: float, transport: str = "") -> ProbeReport:
         self.calls.append(hostname)
+        self.transports.append(transport)
         self.running += 1
         self.peak = max(self.peak, self.running)
         try:

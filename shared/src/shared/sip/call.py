@@ -342,7 +342,7 @@ class OutboundCall:
             return None
         return {
             **self.dialog.to_record(),
-            "transport": "udp",
+            "transport": self.destination.transport,
             "destination_host": self.destination.host,
             "destination_port": self.destination.port,
         }

@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.sip.dialog import Dialog
-from shared.sip.errors import ResolutionError, SipError
+from shared.sip.errors import ResolutionError, SipError, SipParseError
 from shared.sip.message import SipResponse
 from shared.sip.resolver import SipResolver
 from shared.sip.target import Target
 from shared.sip.timers import DEFAULT_TIMERS, SipTimers
 from shared.sip.transaction import NonInviteClientTransaction
 from shared.sip.transport import SipTransport
+from shared.sip.uri import parse_name_addr
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,16 @@ async def bye_stored_dialog(
     record cannot form a BYE.
     """
     dialog = Dialog.from_record(record)
-    fallback = Target(str(record["destination_host"]), int(record["destination_port"]))
+    fallback = Target(
+        str(record["destination_host"]),
+        int(record["destination_port"]),
+        str(record.get("transport") or "udp"),
+        _tls_name(dialog),
+    )
     extra = [("Reason", reason)] if reason else []
     destination = fallback
     try:
-        targets = await resolver.resolve_uri(dialog.next_hop())
+        targets = await resolver.resolve_uri(dialog.next_hop(), transport=fallback.transport)
         reachable = [t for t in targets if transport.can_reach(t.host)]
         if reachable:
             destination = reachable[0]
@@ -58,3 +64,12 @@ async def bye_stored_dialog(
     except SipError as exc:
         log.info("stored dialog %s: BYE failed: %s", dialog.call_id, exc)
         return None
+
+
+def _tls_name(dialog: Dialog) -> str:
+    """The name the carrier's certificate must show: the host of their To URI (the
+    provider's host name), as the INVITE's TLS connection checked it."""
+    try:
+        return parse_name_addr(dialog.remote_party).uri.host
+    except SipParseError:
+        return ""

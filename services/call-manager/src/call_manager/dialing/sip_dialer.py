@@ -44,6 +44,7 @@ def call_spec(spec: InviteSpec) -> CallSpec:
         privacy=spec.privacy,
         asserted_identity=spec.asserted_identity,
         extra_headers=spec.extra_headers,
+        transport=spec.transport,
     )
 
 

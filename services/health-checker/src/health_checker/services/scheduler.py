@@ -341,7 +341,7 @@ class ProbeScheduler:
         self.probed += 1
         self._deadlines[index] = asyncio.get_running_loop().time() + self.timeout + WATCHDOG_GRACE
         try:
-            report = await self._guarded_probe(target.hostname)
+            report = await self._guarded_probe(target.hostname, target.transport)
         finally:
             self._deadlines[index] = None
             self.slots.release()
@@ -350,9 +350,9 @@ class ProbeScheduler:
             PROBE_RTT.observe(report.rtt_ms / 1000.0)
         self._sink.add(CheckedTarget(target, report, utcnow()))
 
-    async def _guarded_probe(self, hostname: str) -> ProbeReport:
+    async def _guarded_probe(self, hostname: str, transport: str) -> ProbeReport:
         try:
-            return await self._probe(hostname, self.timeout)
+            return await self._probe(hostname, self.timeout, transport)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if self._stopping or task is None:
