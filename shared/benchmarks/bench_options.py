@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import uvloop
 from shared.sip.options import OptionsProber
 from shared.sip.resolver import SipResolver
 from shared.sip.testing.tls import PkiFiles, make_test_pki
@@ -158,7 +159,16 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=500)
     parser.add_argument("--timeout", type=float, default=5.0)
-    return asyncio.run(run(parser.parse_args()))
+    parser.add_argument(
+        "--loop",
+        choices=["uvloop", "asyncio"],
+        default=os.environ.get("EVENT_LOOP", "uvloop"),
+        help="event loop (the services run on uvloop unless EVENT_LOOP says otherwise)",
+    )
+    args = parser.parse_args()
+    factory = uvloop.new_event_loop if args.loop == "uvloop" else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(run(args))
 
 
 if __name__ == "__main__":

@@ -32,11 +32,14 @@ COMPACT_FORMS: dict[str, str] = {
     "y": "identity",
 }
 
+_LENGTH_INITIALS = frozenset("cClL")
+
 
 def header_key(name: str) -> str:
     """Canonical lookup key: lower case, compact form expanded."""
     lower = name.lower()
-    return COMPACT_FORMS.get(lower, lower)
+    # Compact forms are one letter: longer names need no lookup (most headers, every probe).
+    return COMPACT_FORMS.get(lower, lower) if len(lower) == 1 else lower
 
 
 class Headers:
@@ -195,7 +198,12 @@ class SipMessage:
     def to_bytes(self) -> bytes:
         """Wire form; Content-Length is always written last and computed from the body."""
         lines = [self.start_line()]
-        lines.extend(f"{n}: {v}" for n, v in self.headers if header_key(n) != "content-length")
+        # "content-length" or its compact "l": only names starting with c or l can be one.
+        lines.extend(
+            f"{n}: {v}"
+            for n, v in self.headers
+            if n[:1] not in _LENGTH_INITIALS or header_key(n) != "content-length"
+        )
         lines.append(f"Content-Length: {len(self.body)}")
         lines.append("")
         lines.append("")

@@ -288,10 +288,12 @@ class SipResolver:
         transport: str | None = None,
         secure: bool = False,
         name: str | None = None,
+        lifetime: float | None = None,
     ) -> list[Target]:
         """`transport` forces one ("udp", "tcp", "tls"; None or "": RFC 3263 picks).
         `secure`: a sips: URI (TLS only). `name`: what a TLS certificate must match
-        (default: `host`).
+        (default: `host`). `lifetime`: a tighter bound than the resolver's on the DNS
+        queries this may make (a caller's own deadline, without a timer of its own).
         """
         host = host.strip().rstrip(".")
         if not host:
@@ -311,10 +313,10 @@ class SipResolver:
             port = port or default_port or DEFAULT_PORTS[chosen]
             if is_ip_literal(host):
                 return [_target(host, port, chosen, tls_name)]
-            deadline = time.monotonic() + self.lifetime
+            deadline = self._deadline(lifetime)
             addrs = await self._addresses(host, deadline)
             return [_target(a, port, chosen, tls_name) for a in addrs]
-        deadline = time.monotonic() + self.lifetime
+        deadline = self._deadline(lifetime)
         plans = await self._service_plans(host, forced, secure, deadline)
         problems: list[str] = []
         for chosen, records in plans:
@@ -388,6 +390,10 @@ class SipResolver:
         if not targets:
             problems.append(f"no {transport} SRV target resolves")
         return targets
+
+    def _deadline(self, lifetime: float | None) -> float:
+        bound = self.lifetime if lifetime is None else min(self.lifetime, lifetime)
+        return time.monotonic() + bound
 
     def clear_cache(self) -> None:
         self._naptr_cache.clear()

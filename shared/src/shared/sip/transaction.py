@@ -1,8 +1,9 @@
 """Non-INVITE client transaction (RFC 3261 section 17.1.2).
 
 Timers run as loop callbacks rather than tasks: thousands of concurrent probes then cost one
-future and two timer handles each. Over TCP/TLS nothing is retransmitted (Timer E is not
-set, section 17.1.2.2) and a failed connection ends the transaction at once (17.1.4).
+future and one timer handle each (the next of Timer E and Timer F). Over TCP/TLS nothing is
+retransmitted (Timer E is not set, section 17.1.2.2) and a failed connection ends the
+transaction at once (17.1.4).
 """
 
 from __future__ import annotations
@@ -58,8 +59,12 @@ class NonInviteClientTransaction:
         self._data = request.to_bytes()
         self._future: asyncio.Future[SipResponse] | None = None
         self._interval = timers.t1
-        self._timer_e: asyncio.TimerHandle | None = None
-        self._timer_f: asyncio.TimerHandle | None = None
+        # One timer handle at a time: the next of Timer E (retransmit) and Timer F (give up).
+        # Most transactions end before Timer E, so a second handle per transaction was pure
+        # cost (created, heap-pushed, cancelled) on the probe path.
+        self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0  # loop.time() at which Timer F fires
+        self._timer_is_f = False
 
     async def run(self) -> SipResponse:
         if self._future is not None:
@@ -70,17 +75,14 @@ class NonInviteClientTransaction:
         self.transport.watch(self.destination, self._on_transport_error)
         try:
             self.started_at = time.monotonic()
+            self._deadline = loop.time() + self.timeout
             self._transmit()
-            if not self.destination.reliable:
-                self._timer_e = loop.call_later(self._interval, self._on_timer_e)
-            self._timer_f = loop.call_later(self.timeout, self._on_timer_f)
+            self._arm(loop)
             return await self._future
         finally:
             self.transport.unwatch(self.destination, self._on_transport_error)
-            if self._timer_e is not None:
-                self._timer_e.cancel()
-            if self._timer_f is not None:
-                self._timer_f.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
             # Timer K only absorbs retransmitted finals; unmatched responses are dropped anyway.
             self.transport.unregister_transaction(self.branch, self.method)
 
@@ -106,9 +108,27 @@ class NonInviteClientTransaction:
             return
         future.set_result(response)
 
-    def _on_timer_e(self) -> None:
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Schedule the next timer: Timer E unless it would come at or after Timer F. Reliable
+        transports never retransmit (section 17.1.2.2): only Timer F."""
+        at = self._deadline
+        if not self.destination.reliable:
+            at = min(loop.time() + self._interval, self._deadline)
+        self._timer_is_f = at >= self._deadline
+        self._timer = loop.call_at(at, self._on_timer)
+
+    def _on_timer(self) -> None:
         future = self._future
         if future is None or future.done():
+            return
+        if self._timer_is_f:
+            future.set_exception(
+                TransactionTimeout(
+                    f"no final response to {self.method} from "
+                    f"{self.destination} within {self.timeout:g}s",
+                    self.last_provisional,
+                )
+            )
             return
         try:
             self._transmit()
@@ -120,15 +140,4 @@ class NonInviteClientTransaction:
             self._interval = min(self._interval * 2, self.timers.t2)
         else:
             self._interval = self.timers.t2
-        self._timer_e = asyncio.get_running_loop().call_later(self._interval, self._on_timer_e)
-
-    def _on_timer_f(self) -> None:
-        future = self._future
-        if future is not None and not future.done():
-            future.set_exception(
-                TransactionTimeout(
-                    f"no final response to {self.method} from "
-                    f"{self.destination} within {self.timeout:g}s",
-                    self.last_provisional,
-                )
-            )
+        self._arm(asyncio.get_running_loop())
