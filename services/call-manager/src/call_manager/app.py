@@ -17,7 +17,7 @@ from shared.sip.transport import SipTransport
 from call_manager.calls.controller import CallTimers
 from call_manager.dialing.credentials import CredentialLookup
 from call_manager.dialing.leg import Dialer
-from call_manager.dialing.sip_dialer import SipDialer
+from call_manager.dialing.sip_dialer import SipDialer, open_transport
 from call_manager.dialing.survivor_bye import SurvivorBye
 from call_manager.handlers.calls import CallHandlers
 from call_manager.handlers.outbound_calls import OutboundCallHandlers
@@ -143,14 +143,7 @@ class CallManagerApp(ServiceApp):
 
     async def _sip_dialer(self) -> SipDialer:
         config = self.config
-        self.transport = await SipTransport.create(
-            config.sip_host,
-            config.sip_port,
-            advertise=config.sip_public_host or None,
-            tls_ca_file=config.sip_tls_ca_file or None,
-            mtu=config.sip_mtu,
-            idle_timeout=config.sip_idle_timeout,
-        )
+        self.transport = await open_transport(config)
         transport = self.transport
 
         async def close_transport() -> None:

@@ -29,6 +29,7 @@ from call_manager.dialing.leg import (
     LegEventKind,
     LegListener,
 )
+from call_manager.settings import Settings
 
 log = structlog.get_logger("call.sip")
 
@@ -130,6 +131,19 @@ class SipLeg:
     def abandon(self) -> None:
         self._ended = True
         self._call.drop()
+
+
+async def open_transport(config: Settings) -> SipTransport:
+    """The call-manager's SIP socket(s) as its settings say: bind address (all interfaces by
+    default), the public address to advertise, TLS trust, path MTU, idle close."""
+    return await SipTransport.create(
+        config.sip_host,
+        config.sip_port,
+        advertise=config.sip_public_host or None,
+        tls_ca_file=config.sip_tls_ca_file or None,
+        mtu=config.sip_mtu,
+        idle_timeout=config.sip_idle_timeout,
+    )
 
 
 class SipDialer:
