@@ -11,6 +11,9 @@ from pathlib import Path
 from shared.events import EventSubscriber, OutboxRelay
 from shared.rpc import RpcServer
 from shared.runtime import ServiceApp
+from shared.sip.resolver import SipResolver
+from shared.sip.timers import SipTimers
+from shared.sip.transport import SipTransport
 
 from health_checker.handlers.health_checks import HealthCheckHandlers
 from health_checker.metrics import FailureGauge
@@ -21,6 +24,7 @@ from health_checker.services.claims import SqlTargetClaims
 from health_checker.services.fleet import FleetGauges
 from health_checker.services.history import HistoryService
 from health_checker.services.recorder import ResultRecorder
+from health_checker.services.registrations import RegistrationKeeper
 from health_checker.services.results import ResultWriter
 from health_checker.services.scheduler import ProbeScheduler
 from health_checker.services.writeback import ProviderHealthWriteBack
@@ -85,6 +89,7 @@ class HealthCheckerApp(ServiceApp):
             claim_batch=cfg.batch_size,
             after_round=FleetGauges(self.sessions, failures).refresh,
         )
+        self.registrations = await self._registration_keeper()
         self.catalog = ProviderCatalog(
             self.sessions,
             self.rpc,
@@ -94,6 +99,7 @@ class HealthCheckerApp(ServiceApp):
             replica=self.replica,
             resync_interval=cfg.resync_interval,
             rpc_timeout=cfg.rpc_timeout,
+            on_registrations=self.registrations.wake,
         )
         self.subscriber = EventSubscriber(
             self.broker,
@@ -119,6 +125,37 @@ class HealthCheckerApp(ServiceApp):
 
         self.scheduler.start()
         self.on_stop(self.scheduler.stop)
+        self.registrations.start()
+        self.on_stop(self.registrations.stop)
+
+    async def _registration_keeper(self) -> RegistrationKeeper:
+        """REGISTERs go out of the probes' socket; with a test probe, out of their own."""
+        cfg = self.config
+        if self.sip is not None:
+            transport, resolver = self.sip.transport, self.sip.resolver
+        else:
+            transport = await SipTransport.create(cfg.sip_host, 0)
+            resolver = SipResolver(nameservers=cfg.nameservers)
+
+            async def close() -> None:
+                transport.close()
+
+            self.on_stop(close)
+        return RegistrationKeeper(
+            self.sessions,
+            self.rpc,
+            cfg.request_queue(PROVIDER_MANAGER),
+            transport,
+            resolver,
+            replica=self.replica,
+            timers=SipTimers(),
+            lease=cfg.register_lease,
+            poll_interval=cfg.poll_interval,
+            retry_base=cfg.register_retry,
+            retry_max=cfg.register_retry_max,
+            rpc_timeout=cfg.rpc_timeout,
+            user_agent=cfg.user_agent,
+        )
 
 
 def migrate(settings: Settings) -> None:

@@ -30,6 +30,10 @@ class ProviderRecord:
     tm_update: datetime
     deleted: bool
     transport: str = ""
+    # Outbound registration (issue 9): wanted while `register` is on and not deleted.
+    register: bool = False
+    register_expires: int = 3600
+    auth_username: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +69,20 @@ def provider_record(wire: Any) -> ProviderRecord:
     transport = str(wire.get("transport") or "")
     if transport not in TRANSPORTS:
         raise ValueError(f"provider record has an unknown transport {transport!r}")
-    return ProviderRecord(provider_id, hostname, tm_update, deleted, transport)
+    try:
+        expires = int(wire.get("register_expires") or 3600)
+    except (TypeError, ValueError):
+        raise ValueError("provider record has an unreadable register_expires") from None
+    return ProviderRecord(
+        provider_id,
+        hostname,
+        tm_update,
+        deleted,
+        transport,
+        register=wire.get("register") is True,
+        register_expires=expires,
+        auth_username=str(wire.get("auth_username") or ""),
+    )
 
 
 def newest_per_provider(records: list[ProviderRecord]) -> list[ProviderRecord]:

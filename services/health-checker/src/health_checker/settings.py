@@ -32,6 +32,16 @@ class Settings(CommonSettings):
     writeback_timeout: float = Field(
         default=10.0, gt=0, validation_alias="HEALTH_CHECK_WRITEBACK_TIMEOUT"
     )
+    # Outbound registrations (issue 9): owner lease, and the retry back-off after a failure.
+    register_lease: float = Field(
+        default=30.0, gt=0, validation_alias="HEALTH_CHECK_REGISTER_LEASE"
+    )
+    register_retry: float = Field(
+        default=30.0, gt=0, validation_alias="HEALTH_CHECK_REGISTER_RETRY"
+    )
+    register_retry_max: float = Field(
+        default=600.0, gt=0, validation_alias="HEALTH_CHECK_REGISTER_RETRY_MAX"
+    )
     # All interfaces by default: carriers are on the internet, and a loopback-bound socket
     # cannot send there (EINVAL). Via/Contact then carry the address routed to each carrier.
     sip_host: str = Field(default="0.0.0.0", validation_alias="HEALTH_CHECK_SIP_HOST")

@@ -40,6 +40,10 @@ class SipOptionsProbe:
         return self._prober.transport
 
     @property
+    def resolver(self) -> SipResolver:
+        return self._prober.resolver
+
+    @property
     def local_address(self) -> str:
         return self._prober.transport.sent_by
 

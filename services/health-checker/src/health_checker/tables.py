@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.events import outbox_table, processed_events_table
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -71,6 +72,37 @@ probe_history = Table(
     Column("rtt_ms", Float, nullable=True),
     Column("error", Text, nullable=True),
     postgresql_with={"fillfactor": 70},
+)
+
+# Outbound registrations kept for providers with `register` on (migration 0004): the owner
+# (claimed_by-style lease in owner/owner_until) refreshes each before it expires; Call-ID,
+# From tag and CSeq persist so the registrar sees one binding refreshed.
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("provider_id", UUID(as_uuid=False), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("transport", String(8), nullable=False, server_default=""),
+    Column("auth_username", String(255), nullable=False, server_default=""),
+    Column("wanted", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=text("false")),
+    Column("expires", Integer, nullable=False),
+    Column("source_tm_update", DateTime(timezone=True), nullable=False),
+    Column("next_due_at", DateTime(timezone=True), nullable=False),
+    Column("owner", String(128), nullable=True),
+    Column("owner_until", DateTime(timezone=True), nullable=True),
+    Column("status", String(16), nullable=False, server_default="registering"),
+    Column("reason", String(255), nullable=False, server_default=""),
+    Column("reported", Boolean, nullable=False, server_default=text("false")),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("call_id", String(128), nullable=False),
+    Column("from_tag", String(64), nullable=False),
+    Column("cseq", Integer, nullable=False, server_default="0"),
+    Column("registered_host", String(255), nullable=True),
+    Column("registered_user", String(255), nullable=True),
+    Column("granted_expires", Integer, nullable=False, server_default="0"),
+    Column("registered_at", DateTime(timezone=True), nullable=True),
+    Index("registrations_due", "next_due_at"),
 )
 
 # Named leases shared by replicas (e.g. "resync": which replica runs the next periodic one).

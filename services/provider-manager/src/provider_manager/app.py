@@ -15,12 +15,14 @@ from provider_manager.credentials import CredentialCipher, load_key
 from provider_manager.handlers.dialroutes import DialrouteHandlers
 from provider_manager.handlers.health import HealthHandlers
 from provider_manager.handlers.providers import ProviderHandlers
+from provider_manager.handlers.registrations import RegistrationHandlers
 from provider_manager.handlers.routes import RouteHandlers
 from provider_manager.handlers.setup import SetupHandlers
 from provider_manager.rpc import build_router
 from provider_manager.services.dialroutes import DialrouteService
 from provider_manager.services.health import HealthService
 from provider_manager.services.providers import ProviderService
+from provider_manager.services.registrations import RegistrationService
 from provider_manager.services.routes import RouteService
 from provider_manager.settings import SCHEMA, SERVICE, Settings
 from provider_manager.tables import outbox
@@ -58,6 +60,7 @@ class ProviderManagerApp(ServiceApp):
             RouteHandlers(self.routes),
             DialrouteHandlers(self.dialroutes),
             SetupHandlers(self.setups),
+            RegistrationHandlers(RegistrationService(self.sessions, self.relay)),
         )
         self.rpc_server = RpcServer(
             self.broker, self.settings.request_queue(SERVICE), router, self.config.rpc_prefetch

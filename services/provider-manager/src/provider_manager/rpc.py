@@ -8,6 +8,7 @@ from shared.unavailable import guard_router
 from provider_manager.handlers.dialroutes import DialrouteHandlers
 from provider_manager.handlers.health import HealthHandlers
 from provider_manager.handlers.providers import ProviderHandlers
+from provider_manager.handlers.registrations import RegistrationHandlers
 from provider_manager.handlers.routes import RouteHandlers
 from provider_manager.handlers.setup import SetupHandlers
 
@@ -18,6 +19,7 @@ def build_router(
     routes: RouteHandlers,
     dialroutes: DialrouteHandlers,
     setups: SetupHandlers,
+    registrations: RegistrationHandlers | None = None,
 ) -> Router:
     router = Router()
     router.get("/v1/providers", providers.list)
@@ -28,6 +30,9 @@ def build_router(
     router.get("/v1/providers/setups/{id}", setups.get)
     # The health-checker's batched write-back; the gateway does not expose it.
     router.post("/v1/providers/health", health.apply)
+    if registrations is not None:
+        # The registration owner's reports (health-checker); not exposed by the gateway.
+        router.post("/v1/providers/registrations", registrations.apply)
     router.get("/v1/providers/{id}", providers.get)
     # The decrypted Digest password for call-manager and the registrar owner; internal only
     # (the gateway has no route to it), never logged, never in an event.

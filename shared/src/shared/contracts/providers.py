@@ -264,3 +264,22 @@ class ProviderCredentials(BaseModel):
 class ProviderList(BaseModel):
     result: list[Provider]
     next_page_token: str
+
+
+class RegistrationReport(BaseModel):
+    """What the registration owner (health-checker) saw at a provider's registrar."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    provider_id: str
+    hostname: str = Field(description="The registrar it was about: ignored once it changed")
+    status: RegistrationStatus
+    reason: str = Field(default="", max_length=MAX_TEXT)
+
+
+class RegistrationReportBatch(BaseModel):
+    """Body of POST /v1/providers/registrations (internal, health-checker only)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    results: list[RegistrationReport] = Field(max_length=1000)

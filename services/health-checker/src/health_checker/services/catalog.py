@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from health_checker.metrics import RESYNCS, FailureGauge
 from health_checker.records import ProviderRecord, newest_per_provider, provider_record
 from health_checker.repositories.leases import LeaseRepository
+from health_checker.repositories.registrations import RegistrationRepository
 from health_checker.repositories.targets import TargetRepository, prune
 
 log = structlog.get_logger("health.catalog")
@@ -60,6 +63,7 @@ class ProviderCatalog:
         replica: str,
         resync_interval: float,
         rpc_timeout: float,
+        on_registrations: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._rpc = rpc
@@ -69,6 +73,7 @@ class ProviderCatalog:
         self._replica = replica
         self.resync_interval = resync_interval
         self._rpc_timeout = rpc_timeout
+        self._on_registrations = on_registrations
         self._task: asyncio.Task[None] | None = None
         self._need_resync = False
         self.resyncs = 0
@@ -83,13 +88,18 @@ class ProviderCatalog:
         repo = TargetRepository(session)
         if event.type == "provider_deleted" or record.deleted:
             await repo.tombstone([record])
+            record = dataclasses.replace(record, deleted=True)
         else:
             await repo.upsert([record])
+        # Registrations follow the same records (issue 9): register, refresh, unregister.
+        await RegistrationRepository(session).apply([record])
 
     def after_commit(self, event: Event) -> None:
         record = _record_of(event)
         if record is None:
             return
+        if self._on_registrations is not None:
+            self._on_registrations()
         if event.type == "provider_deleted" or record.deleted:
             self._failures.forget(record.provider_id)
         else:
@@ -135,6 +145,7 @@ class ProviderCatalog:
             active = newest_per_provider([r for r in records if not r.deleted])
             async with self._sessions() as session, session.begin():
                 due += len(await TargetRepository(session).upsert(active))
+                await RegistrationRepository(session).apply(active)
             token = str(page.get("next_page_token") or "")
             if not token:
                 break
@@ -151,6 +162,7 @@ class ProviderCatalog:
     async def _remove_unseen(self, seen: list[str], listed_from: datetime) -> list[str]:
         async with self._sessions() as session, session.begin():
             removed = await TargetRepository(session).tombstone_unseen(seen, listed_from)
+            await RegistrationRepository(session).forget(removed)
             await prune(session)
         for provider_id in removed:
             self._failures.forget(provider_id)
