@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from shared.sip.options import OptionsProber, ProbeFailure, ProbeResult
 from shared.sip.resolver import SipResolver
+from shared.sip.stream import raise_open_files_limit
 from shared.sip.transport import SipTransport
 
 from health_checker.probes import ProbeKind, ProbeReport
@@ -21,6 +22,7 @@ class SipOptionsProbe:
     async def create(cls, settings: Settings) -> SipOptionsProbe:
         # The transport's in-flight cap equals the scheduler's, so it never queues a probe
         # the scheduler already counts as running (waiting there would eat the timeout).
+        raise_open_files_limit()  # a TCP/TLS connection per carrier
         transport = await SipTransport.create(
             settings.sip_host,
             settings.sip_port,

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import socket
 import ssl
 import time
@@ -362,3 +363,14 @@ class StreamPool:
             await server.wait_closed()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def raise_open_files_limit() -> int:
+    """Lift the soft limit of open files to the hard one: one TCP/TLS connection per carrier
+    (thousands for a health-checker) must not hit a 1024 default. Returns the new limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]

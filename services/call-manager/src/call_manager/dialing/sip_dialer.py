@@ -18,6 +18,7 @@ from shared.sip.errors import InvalidHeaderError, SipError
 from shared.sip.invite_request import CallSpec
 from shared.sip.resolver import SipResolver
 from shared.sip.rtp import RtpTicker
+from shared.sip.stream import raise_open_files_limit
 from shared.sip.timers import SipTimers
 from shared.sip.transport import SipTransport
 
@@ -136,6 +137,7 @@ class SipLeg:
 async def open_transport(config: Settings) -> SipTransport:
     """The call-manager's SIP socket(s) as its settings say: bind address (all interfaces by
     default), the public address to advertise, TLS trust, path MTU, idle close."""
+    raise_open_files_limit()  # a TCP/TLS connection per carrier
     return await SipTransport.create(
         config.sip_host,
         config.sip_port,
