@@ -18,6 +18,7 @@ BENCHMARKS = {
     "health-round": ROOT / "services" / "health-checker" / "benchmarks" / "bench_round.py",
     "providercalls": ROOT / "services" / "call-manager" / "benchmarks" / "bench_providercalls.py",
     "sip-calls": ROOT / "shared" / "benchmarks" / "bench_calls.py",
+    "digest-proxy": ROOT / "shared" / "benchmarks" / "bench_digest_proxy.py",
     "calls-per-second": ROOT
     / "services"
     / "call-manager"

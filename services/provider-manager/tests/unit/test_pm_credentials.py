@@ -64,3 +64,12 @@ def test_key_file_and_precedence(tmp_path: Path) -> None:
     assert load_key(None, None) is None
     with pytest.raises(CredentialKeyError):
         load_key(None, tmp_path / "missing")
+
+
+def test_standard_and_url_safe_base64_both_work() -> None:
+    import base64
+    import os
+
+    raw = os.urandom(32)
+    assert parse_key(base64.b64encode(raw).decode()) == raw  # openssl rand -base64 32
+    assert parse_key(base64.urlsafe_b64encode(raw).decode().rstrip("=")) == raw
