@@ -36,7 +36,9 @@ disable_tcp=no
 auto_aliases=no
 listen=udp:{host}:{port}
 listen=tcp:{host}:{port}
+{tls_listen}
 mpath="{modules}"
+{tls_modules}
 loadmodule "kex.so"
 loadmodule "corex.so"
 loadmodule "tm.so"
@@ -129,6 +131,7 @@ class KamailioProcess:
         self,
         workdir: str | Path,
         *,
+        tls: tuple[Path, Path] | None = None,
         switch: tuple[str, int] = ("127.0.0.1", 9),
         user: str = "trunk",
         password: str = "secret",
@@ -143,7 +146,9 @@ class KamailioProcess:
         self.challenge = challenge
         self.host = host
         self.max_expires = max_expires
+        self.tls = tls  # (certificate, key) PEM files: also listen for TLS on tls_port
         self.port = 0
+        self.tls_port = 0
         self.process: asyncio.subprocess.Process | None = None
         self.config_file = self.workdir / "kamailio.cfg"
         self.log_file = self.workdir / "kamailio.log"
@@ -153,8 +158,30 @@ class KamailioProcess:
     def target(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def tls_target(self) -> str:
+        return f"{self.host}:{self.tls_port}"
+
+    def _tls_parts(self) -> tuple[str, str]:
+        if self.tls is None:
+            return "", ""
+        cert, key = self.tls
+        tls_cfg = self.workdir / "tls.cfg"
+        tls_cfg.write_text(
+            "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\n"
+            f"require_certificate = no\nprivate_key = {key}\ncertificate = {cert}\n\n"
+            "[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\n"
+            "require_certificate = no\n"
+        )
+        listen = f"enable_tls=yes\nlisten=tls:{self.host}:{self.tls_port}"
+        modules = f'loadmodule "tls.so"\nmodparam("tls", "config", "{tls_cfg}")'
+        return listen, modules
+
     def _config(self) -> str:
+        tls_listen, tls_modules = self._tls_parts()
         return _CONFIG.format(
+            tls_listen=tls_listen,
+            tls_modules=tls_modules,
             host=self.host,
             port=self.port,
             modules=MODULES,
@@ -171,6 +198,7 @@ class KamailioProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         for _ in range(5):
             self.port = free_udp_port(self.host)
+            self.tls_port = free_udp_port(self.host) if self.tls is not None else 0
             self.config_file.write_text(self._config())
             cmd = [KAMAILIO, "-DD", "-E", "-f", str(self.config_file), "-Y", str(self.workdir)]
             cmd += ["-P", str(self.workdir / "kamailio.pid")]
