@@ -40,8 +40,6 @@ SECRET_KEYS = {
 }
 # Variables the manifests define only to compose others ($(NODE_IP) and so on).
 HELPER_VARIABLES = {"NODE_IP", "POD_IP", "POD_NAME"}
-# Read by provider-manager's credential encryption (edge-auth) rather than its Settings class.
-SETTINGS_OUTSIDE_CLASSES = {"PROVIDER_CREDENTIALS_KEY"}
 
 # The Prometheus Operator's CRD schema is not in kubernetes-validate: check the fields we use.
 SERVICE_MONITOR_SCHEMA: dict[str, Any] = {
@@ -145,7 +143,7 @@ def test_each_service_probes_its_own_ops_port_and_sets_only_real_settings(overla
         assert int(env[str(ops_setting)]["value"]) == ports["ops"]
         assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "ops"}
         assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "ops"}
-        known = setting_names(settings) | HELPER_VARIABLES | SETTINGS_OUTSIDE_CLASSES
+        known = setting_names(settings) | HELPER_VARIABLES
         unknown = set(env) - known
         assert not unknown, f"{service} sets variables no setting reads: {unknown}"
         config = by_kind(rendered(overlay), "ConfigMap")["platform-config"]["data"]
