@@ -439,6 +439,26 @@ def _print(figures: dict[str, Any]) -> None:
     print("\n".join(lines), flush=True)
 
 
+def _summary(results: list[dict[str, Any]]) -> None:
+    """One line per scenario: the figures the issue asks for, side by side."""
+    kinds = ("provider POST", "provider DELETE", "call POST", "call hangup")
+    print(
+        f"\n{'scenario':<28}{'requests':>9}{'failed':>8}{'longest':>9}{'lost':>6}"
+        f"{'no BYE':>8}{'twice':>7}{'missed':>8}{'recovered':>11}"
+    )
+    for r in results:
+        total = sum(sum(r[k]["answered"].values()) for k in kinds if k in r)
+        failed = sum(r[k]["failed"] for k in kinds if k in r)
+        longest = max((r[k]["longest_s"] for k in kinds if k in r), default=0.0)
+        recovered = r.get("recovered_s")
+        print(
+            f"{r['scenario']:<28}{total:>9}{failed:>8}{longest:>8.2f}s{r.get('events_lost'):>6}"
+            f"{r.get('calls_without_bye'):>8}{r['probed_twice_in_a_round']:>7}"
+            f"{r['missed_a_round']:>8}"
+            + (f"{recovered:>10.1f}s" if recovered is not None else f"{'-':>11}")
+        )
+
+
 def scenarios(suite: Suite) -> list[Scenario]:
     platform = suite.platform
 
@@ -487,6 +507,7 @@ async def main_async(selected: list[str]) -> int:
             await suite.finish()
         finally:
             await suite.stop()
+        _summary(suite.results)
         (workdir / "results.json").write_text(json.dumps(suite.results, indent=2))
         print(f"\nresults: {workdir / 'results.json'}")
     return 0
