@@ -3,10 +3,13 @@ the password comes from provider-manager only when the challenge arrives."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
+from shared.logging import configure_logging
 from shared.sip.call import NO_CREDENTIALS
 from shared.sip.testing.sipp import SippProcess
 
@@ -33,8 +36,38 @@ async def _truthy(value: bool) -> bool | None:
 
 
 async def test_a_challenged_call_is_answered_and_its_bye_signed(
-    calls_api: aiohttp.ClientSession, admin_headers: dict[str, str], tmp_path: Path
+    calls_api: aiohttp.ClientSession,
+    admin_headers: dict[str, str],
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
+    configure_logging("tests", "DEBUG")
+    try:
+        call, carrier = await _challenged_call(calls_api, admin_headers, tmp_path)
+        logs = capfd.readouterr()
+    finally:
+        _restore_logging()
+    assert (call["hangup_reason"], call["hangup_by"]) == ("normal", "local")
+    [attempt] = call["attempts"]
+    assert attempt["sip_status_code"] == 200
+    assert len(carrier.received("INVITE")) == 2 and len(carrier.received("BYE")) == 2
+    # DEBUG logging of every service in this process saw the call, never the password.
+    assert "provider_credentials_fetched" in logs.out
+    assert PASSWORD not in logs.out and PASSWORD not in logs.err
+
+
+def _restore_logging() -> None:
+    captured = sys.stdout
+    sys.stdout = sys.__stdout__
+    try:
+        configure_logging("tests", "WARNING")
+    finally:
+        sys.stdout = captured
+
+
+async def _challenged_call(
+    calls_api: aiohttp.ClientSession, admin_headers: dict[str, str], tmp_path: Path
+) -> tuple[dict[str, Any], SippProcess]:
     async with _carrier(tmp_path) as carrier:
         provider = await create_provider(
             calls_api,
@@ -51,10 +84,7 @@ async def test_a_challenged_call_is_answered_and_its_bye_signed(
         await hangup(calls_api, admin_headers, call_id)
         call: dict[str, Any] = await wait_call(calls_api, admin_headers, call_id, "hangup")
         await eventually(lambda: _truthy("bye verified" in carrier.logs()), 10)
-    assert (call["hangup_reason"], call["hangup_by"]) == ("normal", "local")
-    [attempt] = call["attempts"]
-    assert attempt["sip_status_code"] == 200
-    assert len(carrier.received("INVITE")) == 2 and len(carrier.received("BYE")) == 2
+    return call, carrier
 
 
 async def test_a_challenge_without_credentials_fails_saying_so(

@@ -9,6 +9,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 import pytest
+from prometheus_client import REGISTRY
 from shared.sip.call import NO_CREDENTIALS, CallEventKind, OutboundCall
 from shared.sip.digest import Credentials
 from shared.sip.invite_request import CallSpec
@@ -140,6 +141,7 @@ async def test_wrong_password_fails_without_retrying_again(
 async def test_same_nonce_again_fails_the_attempt_instead_of_looping(
     transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
 ) -> None:
+    refused = _challenges("INVITE", "refused")
     sipp = await start_sipp("uas_invite_rechallenge.xml", calls=1)
     call = OutboundCall(
         transport,
@@ -150,13 +152,20 @@ async def test_same_nonce_again_fails_the_attempt_instead_of_looping(
     outcome = await call.invite()
     assert outcome.kind is CallEventKind.FAILED and outcome.status_code == 401
     assert "same nonce" in (outcome.error or "")
+    assert _challenges("INVITE", "refused") == refused + 1
     assert await sipp.wait(10) == 0, sipp.errors() + sipp.output()[-2000:]
     assert len(sipp.received("INVITE")) == 2 and len(sipp.received("ACK")) == 2
+
+
+def _challenges(method: str, outcome: str) -> float:
+    labels = {"method": method, "outcome": outcome}
+    return REGISTRY.get_sample_value("sip_digest_challenges_total", labels) or 0.0
 
 
 async def test_no_credentials_fails_with_a_reason_that_says_so(
     transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
 ) -> None:
+    before = _challenges("INVITE", "no_credentials")
     sipp = await start_sipp(_scenario(401), calls=1, extra_args=_keys())
     call = OutboundCall(
         transport,
@@ -167,6 +176,7 @@ async def test_no_credentials_fails_with_a_reason_that_says_so(
     outcome = await call.invite()
     assert outcome.kind is CallEventKind.FAILED and outcome.status_code == 401
     assert outcome.error == NO_CREDENTIALS
+    assert _challenges("INVITE", "no_credentials") == before + 1
     # The challenge is still ACKed (sipp writes its trace a moment later).
     await wait_until(lambda: len(sipp.received("ACK")) == 1, 5.0)
     assert len(sipp.received("INVITE")) == 1

@@ -32,6 +32,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from shared.metrics import SIP_TRANSPORT_SWITCHES
+from shared.sip import auth_metrics
 from shared.sip.addresses import is_wildcard
 from shared.sip.dead_targets import DEFAULT_DEAD_FOR, DeadTargets, retry_after_seconds
 from shared.sip.dialog import Dialog
@@ -579,6 +580,11 @@ class OutboundCall:
 
     async def _learn_challenge(self, response: SipResponse, *, signed: bool) -> str | None:
         """Why this 401/407 cannot be answered, or None: the next request is signed."""
+        problem = await self._challenge_problem(response, signed=signed)
+        auth_metrics.count(response.cseq_method or "", problem, no_credentials=NO_CREDENTIALS)
+        return problem
+
+    async def _challenge_problem(self, response: SipResponse, *, signed: bool) -> str | None:
         proxy = response.status_code == 407
         header = PROXY_AUTHENTICATE if proxy else WWW_AUTHENTICATE
         challenges = parse_challenges(response.headers.get_all(header), proxy=proxy)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from shared.sip import auth_metrics
 from shared.sip.digest import (
     PROXY_AUTHENTICATE,
     WWW_AUTHENTICATE,
@@ -149,11 +150,13 @@ async def register(
             granted = 0 if expires == 0 else _granted(response, contact, expires)
             return RegisterResult(response.status_code, response.reason, granted)
         if digest is None:
+            auth_metrics.count("REGISTER", NO_CREDENTIALS, no_credentials=NO_CREDENTIALS)
             return RegisterResult(response.status_code, response.reason, error=NO_CREDENTIALS)
         proxy = response.status_code == 407
         header = PROXY_AUTHENTICATE if proxy else WWW_AUTHENTICATE
         challenges = parse_challenges(response.headers.get_all(header), proxy=proxy)
         problem = digest.learn(challenges, signed=bool(auth))
+        auth_metrics.count("REGISTER", problem, no_credentials=NO_CREDENTIALS)
         if problem is not None:
             return RegisterResult(response.status_code, response.reason, error=problem)
         auth = digest.headers("REGISTER", request.uri)
