@@ -14,6 +14,9 @@ from shared.runtime import ServiceApp
 
 from api_gateway.accounts import AccountStore
 from api_gateway.auth import Authenticator, TokenIssuer
+from api_gateway.console.feed import EventFeed
+from api_gateway.console.routes import add_console
+from api_gateway.console.security import cookie_origin_check
 from api_gateway.keys import ACCOUNTS, AUTHENTICATOR, ISSUER, RPC, SETTINGS, THROTTLE
 from api_gateway.middlewares import request_context
 from api_gateway.openapi import build_openapi
@@ -27,13 +30,22 @@ log = structlog.get_logger("gateway")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: Settings, rpc: RpcClient, accounts: AccountStore) -> web.Application:
+# Whose events the console relays (their fanout exchanges).
+CONSOLE_EVENT_SOURCES = ("provider-manager", "health-checker", "call-manager")
+
+
+def create_app(
+    settings: Settings, rpc: RpcClient, accounts: AccountStore, feed: EventFeed | None = None
+) -> web.Application:
     secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
     if secret is None:
         log.warning("jwt_secret_unset", note="tokens will not survive a restart; set JWT_SECRET")
         secret = secrets.token_urlsafe(48)
     issuer = TokenIssuer(secret, settings.jwt_expiry_seconds)
-    app = web.Application(middlewares=[request_context], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[request_context, cookie_origin_check],
+        client_max_size=settings.max_body_bytes,
+    )
     app[SETTINGS] = settings
     app[RPC] = rpc
     app[ACCOUNTS] = accounts
@@ -48,6 +60,7 @@ def create_app(settings: Settings, rpc: RpcClient, accounts: AccountStore) -> we
         ),
     )
     add_routes(app, ENDPOINTS)
+    add_console(app, feed or EventFeed())
     document = build_openapi(ENDPOINTS)
 
     async def openapi(_: web.Request) -> web.Response:
@@ -74,7 +87,11 @@ class GatewayApp(ServiceApp):
 
         self.on_stop(close_pool)
         await ensure_admin(self.config, accounts)
-        app = create_app(self.config, self.rpc, accounts)
+        feed = EventFeed()
+        app = create_app(self.config, self.rpc, accounts, feed)
+        exchanges = [self.config.event_exchange(name) for name in CONSOLE_EVENT_SOURCES]
+        await feed.start(self.broker, exchanges)
+        self.on_stop(feed.stop)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, self.config.host, self.config.port, backlog=1024).start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from shared.contracts.call_metrics import ProviderCallMetrics
 from shared.contracts.calls import (
     Call,
     CallCreate,
@@ -24,8 +25,15 @@ from api_gateway.auth import require
 from api_gateway.endpoints import PAGING, Endpoint, QueryParam
 from api_gateway.keys import AUTHENTICATOR
 from api_gateway.permissions import Permission
+from api_gateway.views import (
+    call_metrics,
+    health_checks,
+    login,
+    providercalls,
+    providers,
+    providers_setup,
+)
 from api_gateway.views import calls as call_views
-from api_gateway.views import health_checks, login, providercalls, providers, providers_setup
 from api_gateway.views import routes as route_views
 
 ADMIN = Permission.PROJECT_SUPER_ADMIN
@@ -146,6 +154,19 @@ ENDPOINTS: list[Endpoint] = [
         health_checks.list_health_checks,
         response=HealthCheckList,
         query=PAGING,
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/providers/{id}/call_metrics",
+        "Outbound attempts through the provider over a window: answer-seizure ratio, "
+        "post-dial delay and unanswered attempts by SIP code (from the stored calls)",
+        "providers",
+        ADMIN,
+        call_metrics.get_call_metrics,
+        response=ProviderCallMetrics,
+        query=(
+            QueryParam("window_seconds", "How far back, 60 to 2592000 s (default 3600)", "integer"),
+        ),
     ),
     Endpoint(
         "GET",

@@ -21,6 +21,7 @@ from call_manager.dialing.sip_dialer import SipDialer, open_transport
 from call_manager.dialing.survivor_bye import SurvivorBye
 from call_manager.handlers.calls import CallHandlers
 from call_manager.handlers.outbound_calls import OutboundCallHandlers
+from call_manager.handlers.provider_metrics import ProviderMetricsHandlers
 from call_manager.handlers.providercalls import ProviderCallHandlers
 from call_manager.live.registry import LiveCalls
 from call_manager.planning.candidates import CandidateFactory
@@ -29,6 +30,7 @@ from call_manager.services.calls import CallService
 from call_manager.services.destinations import DestinationResolver
 from call_manager.services.dialroutes import DialrouteLookup
 from call_manager.services.outbound_calls import OutboundCallService
+from call_manager.services.provider_metrics import ProviderMetricsService
 from call_manager.services.providercalls import ProviderCallService
 from call_manager.services.providers import ProviderLookup
 from call_manager.services.recovery import Recovery
@@ -135,6 +137,7 @@ class CallManagerApp(ServiceApp):
                 ProviderCallHandlers(self.providercalls),
                 CallHandlers(self.calls),
                 OutboundCallHandlers(self.outbound_calls),
+                ProviderMetricsHandlers(ProviderMetricsService(self.sessions)),
             ),
             config.rpc_prefetch,
         )

@@ -11,11 +11,15 @@ from shared.unavailable import guard_router
 
 from call_manager.handlers.calls import CallHandlers
 from call_manager.handlers.outbound_calls import OutboundCallHandlers
+from call_manager.handlers.provider_metrics import ProviderMetricsHandlers
 from call_manager.handlers.providercalls import ProviderCallHandlers
 
 
 def build_router(
-    providercalls: ProviderCallHandlers, calls: CallHandlers, outbound: OutboundCallHandlers
+    providercalls: ProviderCallHandlers,
+    calls: CallHandlers,
+    outbound: OutboundCallHandlers,
+    metrics: ProviderMetricsHandlers,
 ) -> Router:
     router = Router()
     router.get("/v1/providercalls", providercalls.list)
@@ -29,6 +33,7 @@ def build_router(
     router.get("/v1/groupcalls", calls.list_groupcalls)
     router.get("/v1/groupcalls/{id}", calls.get_groupcall)
     router.post("/v1/groupcalls/{id}/hangup", calls.hangup_groupcall)
+    router.get("/v1/providers/{id}/call_metrics", metrics.get)
     return guard_router(router)  # a database outage answers 503, not 500
 
 

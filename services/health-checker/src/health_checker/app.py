@@ -15,10 +15,12 @@ from shared.sip.resolver import SipResolver
 from shared.sip.timers import SipTimers
 from shared.sip.transport import SipTransport
 
+from health_checker.handlers.board import BoardHandlers
 from health_checker.handlers.health_checks import HealthCheckHandlers
 from health_checker.metrics import FailureGauge
 from health_checker.probes import Probe
 from health_checker.rpc import build_router
+from health_checker.services.board import BoardService
 from health_checker.services.catalog import PROVIDER_EVENTS, ProviderCatalog
 from health_checker.services.claims import SqlTargetClaims
 from health_checker.services.fleet import FleetGauges
@@ -67,7 +69,7 @@ class HealthCheckerApp(ServiceApp):
         failures = FailureGauge()
         self.writer = ResultWriter(
             [
-                ResultRecorder(self.sessions, failures),
+                ResultRecorder(self.sessions, failures, self.relay.wake),
                 ProviderHealthWriteBack(
                     self.rpc, cfg.request_queue(PROVIDER_MANAGER), cfg.writeback_timeout
                 ),
@@ -116,7 +118,10 @@ class HealthCheckerApp(ServiceApp):
         await self.catalog.start()
         self.on_stop(self.catalog.stop)
 
-        router = build_router(HealthCheckHandlers(HistoryService(self.sessions)))
+        router = build_router(
+            HealthCheckHandlers(HistoryService(self.sessions)),
+            BoardHandlers(BoardService(self.sessions)),
+        )
         self.rpc_server = RpcServer(
             self.broker, cfg.request_queue(SERVICE), router, cfg.rpc_prefetch
         )

@@ -12,6 +12,7 @@ from shared.runtime import ServiceApp
 from provider_manager.carrier_setup.config import SetupConfig
 from provider_manager.carrier_setup.service import SetupService
 from provider_manager.credentials import CredentialCipher, load_key
+from provider_manager.handlers.board import BoardHandlers
 from provider_manager.handlers.dialroutes import DialrouteHandlers
 from provider_manager.handlers.health import HealthHandlers
 from provider_manager.handlers.providers import ProviderHandlers
@@ -19,6 +20,7 @@ from provider_manager.handlers.registrations import RegistrationHandlers
 from provider_manager.handlers.routes import RouteHandlers
 from provider_manager.handlers.setup import SetupHandlers
 from provider_manager.rpc import build_router
+from provider_manager.services.board import BoardService
 from provider_manager.services.dialroutes import DialrouteService
 from provider_manager.services.health import HealthService
 from provider_manager.services.providers import ProviderService
@@ -61,6 +63,7 @@ class ProviderManagerApp(ServiceApp):
             DialrouteHandlers(self.dialroutes),
             SetupHandlers(self.setups),
             RegistrationHandlers(RegistrationService(self.sessions, self.relay)),
+            board=BoardHandlers(BoardService(self.engine)),
         )
         self.rpc_server = RpcServer(
             self.broker, self.settings.request_queue(SERVICE), router, self.config.rpc_prefetch

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.rpc import Router
 from shared.unavailable import guard_router
 
+from provider_manager.handlers.board import BoardHandlers
 from provider_manager.handlers.dialroutes import DialrouteHandlers
 from provider_manager.handlers.health import HealthHandlers
 from provider_manager.handlers.providers import ProviderHandlers
@@ -20,6 +21,7 @@ def build_router(
     dialroutes: DialrouteHandlers,
     setups: SetupHandlers,
     registrations: RegistrationHandlers | None = None,
+    board: BoardHandlers | None = None,
 ) -> Router:
     router = Router()
     router.get("/v1/providers", providers.list)
@@ -33,6 +35,9 @@ def build_router(
     if registrations is not None:
         # The registration owner's reports (health-checker); not exposed by the gateway.
         router.post("/v1/providers/registrations", registrations.apply)
+    # The operator console's fleet board: all active providers in one reply, no paging.
+    if board is not None:
+        router.get("/v1/providers/board", board.list)
     router.get("/v1/providers/{id}", providers.get)
     # The decrypted Digest password for call-manager and the registrar owner; internal only
     # (the gateway has no route to it), never logged, never in an event.

@@ -1,0 +1,64 @@
+"""GET /console/api/board: the whole fleet in one reply, for the board's first render.
+
+Providers come from provider-manager, probe state (RTT, failure streak) from the
+health-checker, both asked at once. The health-checker being down leaves the probe columns
+empty (and says so) rather than failing the board: the status itself is provider-manager's."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from aiohttp import web
+from shared.errors import AppError
+
+from api_gateway.console.security import console_identity
+from api_gateway.http import reply
+from api_gateway.keys import RPC, SETTINGS
+
+log = structlog.get_logger("gateway.console.board")
+
+PROVIDER_MANAGER = "provider-manager"
+HEALTH_CHECKER = "health-checker"
+
+
+def merge(providers: list[dict[str, Any]], probes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per provider; probe fields are null for a provider never probed."""
+    by_id = {probe["provider_id"]: probe for probe in probes}
+    rows = []
+    for provider in providers:
+        probe = by_id.get(provider["id"], {})
+        rows.append(
+            {
+                **provider,
+                "rtt_ms": probe.get("rtt_ms"),
+                "consecutive_failures": probe.get("consecutive_failures"),
+                "probe_checked_at": probe.get("checked_at"),
+            }
+        )
+    return rows
+
+
+async def board(request: web.Request) -> web.StreamResponse:
+    await console_identity(request)
+    rpc, settings = request.app[RPC], request.app[SETTINGS]
+    replies: tuple[Any | BaseException, ...] = await asyncio.gather(
+        rpc.request(settings.request_queue(PROVIDER_MANAGER), "GET", "/v1/providers/board"),
+        rpc.request(settings.request_queue(HEALTH_CHECKER), "GET", "/v1/probe_targets"),
+        return_exceptions=True,
+    )
+    providers_reply, probes_reply = replies
+    if isinstance(providers_reply, BaseException):
+        raise providers_reply
+    probes: list[dict[str, Any]] = []
+    probes_available = True
+    if isinstance(probes_reply, AppError):
+        log.warning("console_board_without_probes", reason=probes_reply.reason)
+        probes_available = False
+    elif isinstance(probes_reply, BaseException):
+        raise probes_reply
+    else:
+        probes = probes_reply["result"]
+    rows = merge(providers_reply["result"], probes)
+    return reply({"result": rows, "probes_available": probes_available})

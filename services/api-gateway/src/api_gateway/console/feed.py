@@ -1,0 +1,129 @@
+"""Domain events from the services' fanout exchanges, relayed to console watchers.
+
+Each gateway process binds its own exclusive, auto-deleted queue to the exchanges: events
+are a live view, not work to share between replicas, and nothing is kept for a gateway
+that is down (a page reloads its snapshot when its stream starts again). Each watcher has a
+bounded buffer; a watcher too slow to keep up is told to resync and dropped, so one stuck
+browser never holds memory for the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from prometheus_client import Counter, Gauge
+
+log = structlog.get_logger("gateway.console.feed")
+
+EVENTS_RELAYED = Counter(
+    "console_events_relayed_total", "Domain events passed to console watchers", ["type"]
+)
+WATCHERS = Gauge("console_event_watchers", "Console event streams open")
+WATCHERS_DROPPED = Counter(
+    "console_event_watchers_dropped_total", "Watchers dropped for falling behind"
+)
+
+# Event types a console shows; everything else on the exchanges is ignored unread.
+RELAYED_PREFIXES = ("provider_", "route_", "call_", "providercall_", "groupcall_")
+WATCHER_BUFFER = 2000
+RESYNC = "resync"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    type: str
+    data: str  # the event envelope as JSON text, encoded once for every watcher
+
+
+@dataclass(eq=False)  # compared and hashed by identity: watchers live in a set
+class Watcher:
+    queue: asyncio.Queue[FeedItem | None] = field(
+        default_factory=lambda: asyncio.Queue(WATCHER_BUFFER)
+    )
+    dropped: bool = False
+
+
+class EventFeed:
+    """Fan-out of domain events to watchers (SSE streams)."""
+
+    def __init__(self) -> None:
+        self._watchers: set[Watcher] = set()
+        self._channel: AbstractChannel | None = None
+        self.closed = False
+
+    async def start(self, connection: AbstractRobustConnection, exchanges: Sequence[str]) -> None:
+        self._channel = await connection.channel()
+        await self._channel.set_qos(prefetch_count=256)
+        queue = await self._channel.declare_queue(exclusive=True, auto_delete=True)
+        for name in exchanges:
+            exchange = await self._channel.declare_exchange(
+                name, aio_pika.ExchangeType.FANOUT, durable=True
+            )
+            await queue.bind(exchange)
+        await queue.consume(self._on_message, no_ack=True)
+        log.info("console_feed_started", exchanges=list(exchanges))
+
+    async def stop(self) -> None:
+        await self.close_watchers()
+        if self._channel is not None and not self._channel.is_closed:
+            with contextlib.suppress(Exception):
+                await self._channel.close()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        event_type = message.type or ""
+        if not event_type.startswith(RELAYED_PREFIXES):
+            return
+        try:
+            envelope = json.loads(message.body)
+        except ValueError:
+            log.warning("console_feed_bad_event", type=event_type)
+            return
+        # Re-encoded: one line of JSON whatever the publisher sent (an SSE data line ends
+        # at a newline), encoded once for every watcher.
+        self.publish(FeedItem(event_type, json.dumps(envelope, separators=(",", ":"))))
+
+    def publish(self, item: FeedItem) -> None:
+        EVENTS_RELAYED.labels(item.type).inc()
+        for watcher in list(self._watchers):
+            try:
+                watcher.queue.put_nowait(item)
+            except asyncio.QueueFull:
+                self._drop(watcher)
+
+    def _drop(self, watcher: Watcher) -> None:
+        """Tell a watcher that fell behind to reload its snapshot, then end its stream."""
+        WATCHERS_DROPPED.inc()
+        watcher.dropped = True
+        self._watchers.discard(watcher)
+        while not watcher.queue.empty():
+            watcher.queue.get_nowait()
+        watcher.queue.put_nowait(FeedItem(RESYNC, '{"reason":"fell behind"}'))
+        watcher.queue.put_nowait(None)
+
+    def watch(self) -> Watcher:
+        watcher = Watcher()
+        if self.closed:
+            watcher.queue.put_nowait(None)
+            return watcher
+        self._watchers.add(watcher)
+        WATCHERS.set(len(self._watchers))
+        return watcher
+
+    def unwatch(self, watcher: Watcher) -> None:
+        self._watchers.discard(watcher)
+        WATCHERS.set(len(self._watchers))
+
+    async def close_watchers(self, _: object = None) -> None:
+        """End every stream (the gateway is stopping: open streams would hold it up)."""
+        self.closed = True
+        for watcher in list(self._watchers):
+            with contextlib.suppress(asyncio.QueueFull):
+                watcher.queue.put_nowait(None)
+        self._watchers.clear()
+        WATCHERS.set(0)
