@@ -11,7 +11,7 @@ export UV_PYTHON := 3.11
 # mypy gets files, not packages: service folders have dashes and migrations repeat names.
 TYPED_FILES = $(shell find shared services tests scripts benchmarks -name '*.py' -not -path '*/migrations/*' 2>/dev/null | sort)
 
-.PHONY: install system-tools run migrate test unit lint bench fuzz chaos clean
+.PHONY: install system-tools run demo migrate test unit lint bench fuzz chaos clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -25,6 +25,10 @@ system-tools:
 
 run: install
 	$(VENV_PY) scripts/run_platform.py
+
+# The platform with three sipp carriers (answering, busy, silent) and the operator console.
+demo: install
+	$(VENV_PY) scripts/demo.py
 
 migrate: install
 	$(VENV_PY) scripts/run_platform.py --migrate-only

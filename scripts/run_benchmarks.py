@@ -24,6 +24,7 @@ BENCHMARKS = {
     / "call-manager"
     / "benchmarks"
     / "bench_calls_per_second.py",
+    "console": ROOT / "benchmarks" / "bench_console.py",
 }
 
 

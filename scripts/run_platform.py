@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import os
 import signal
 import socket
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from provider_manager.credentials import new_key_text
@@ -83,9 +86,16 @@ async def pump(service: str, stream: asyncio.StreamReader) -> None:
         print(readable(service, line.decode(errors="replace").rstrip()), flush=True)
 
 
-async def run_all() -> int:
+async def run_all(
+    env: dict[str, str] | None = None,
+    companion: Callable[[], Coroutine[Any, Any, None]] | None = None,
+) -> int:
+    """Run every service until Ctrl-C (or one dies). `env` is added to the children's
+    environment; `companion` runs beside them (`make demo` seeds the platform with it):
+    the platform stops when it returns (exit 0) or fails (exit 1)."""
     children: dict[str, asyncio.subprocess.Process] = {}
     pumps: list[asyncio.Task[None]] = []
+    child_env = {**os.environ, **env} if env else None
     for service in SERVICES:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -96,6 +106,7 @@ async def run_all() -> int:
             stderr=asyncio.subprocess.STDOUT,
             # Children ignore the terminal's Ctrl-C; we stop them ourselves, in order.
             start_new_session=True,
+            env=child_env,
         )
         children[service] = proc
         assert proc.stdout is not None
@@ -107,8 +118,17 @@ async def run_all() -> int:
         loop.add_signal_handler(sig, stop.set)
     waits = {asyncio.create_task(p.wait()): name for name, p in children.items()}
     stopper = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([*waits, stopper], return_when=asyncio.FIRST_COMPLETED)
+    beside = asyncio.create_task(companion()) if companion is not None else None
+    watched: list[asyncio.Task[Any]] = [*waits, stopper, *([beside] if beside else [])]
+    done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
     code = 0
+    if beside is not None:
+        if beside in done and (beside.cancelled() or beside.exception() is not None):
+            print(f"stopping the platform: {beside.exception()!r}")
+            code = 1
+        beside.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await beside
     for task in done:
         if task in waits:
             print(f"{waits[task]} exited with code {task.result()}; stopping the platform")

@@ -59,8 +59,13 @@ export function boardView(main) {
     table.setAttribute("aria-rowcount", String(shown + 1));
   }
 
+  let rendered = false;
   const off = fleet.onChange((ids, structural) => {
-    if (structural) { vlist.setItems(fleet.view); renderCounts(); }
+    if (structural) {
+      vlist.setItems(fleet.view);
+      renderCounts();
+      if (!rendered && fleet.byId.size) { rendered = true; performance.mark("console:board-rendered"); }
+    }
     else if (ids) vlist.update(ids);
   });
 
