@@ -209,7 +209,10 @@ async def first_render(page: Page, base: str) -> dict[str, float]:
                 .find((e) => e.name.endsWith('/console/api/board'));
             done({rendered: mark.startTime, painted: performance.now(),
                   board_fetch: board ? board.duration : -1,
-                  board_bytes: board ? board.encodedBodySize : -1});
+                  board_bytes: board ? board.encodedBodySize : -1,
+                  server_rpc: board?.serverTiming?.find((t) => t.name === 'rpc')?.duration ?? -1,
+                  server_render: board?.serverTiming?.find((t) => t.name === 'render')?.duration
+                      ?? -1});
         })))"""
     )
     return timing
@@ -296,7 +299,8 @@ def report(
     print(f"providers on the board          {PROVIDERS}")
     print(
         f"board JSON                      {render['board_bytes'] / 1e6:.2f} MB, "
-        f"fetched in {render['board_fetch']:.0f} ms"
+        f"fetched in {render['board_fetch']:.0f} ms (gateway: services' RPC "
+        f"{render['server_rpc']:.0f} ms, merge + JSON {render['server_render']:.0f} ms)"
     )
     print(f"first render (rows in the DOM)  {render['rendered']:.0f} ms after navigation start")
     print(
@@ -330,6 +334,12 @@ def report(
     )
 
 
+async def os_load() -> str:
+    """The figures above are wall-clock times: say how busy the 2 cores were."""
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
 async def main() -> int:
     platform = Platform()
     base = f"http://127.0.0.1:{platform.port}"
@@ -349,6 +359,7 @@ async def main() -> int:
             # Measured on a second load: the session cookie is set, the modules are cached
             # the way a returning operator's are.
             render = await first_render(page, base)
+            load = await os_load()
             count = await page.locator("#board-summary").inner_text()
             assert f"of {PROVIDERS} providers" in count, count
             await page.wait_for_function(
@@ -358,6 +369,7 @@ async def main() -> int:
             mem = await memory(page)
             await browser.close()
         report(render, changes, mem)
+        print(f"machine load average during the run: {load}")
         return 0
     finally:
         platform.stop()

@@ -26,6 +26,16 @@ from provider_manager.app import ProviderManagerApp
 from tests.calls.conftest import CALL_MANAGER_ENV
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 
+# The carrier-setup platform (provider-manager pointed at a fake Telnyx, its own gateway),
+# for the setup form's tests.
+from tests.setup.conftest import (  # noqa: F401 - fixtures used by name
+    fake,
+    fake_telnyx,
+    setup_env,
+    setup_gateway,
+    setup_pm,
+)
+
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

@@ -88,3 +88,40 @@ async def test_provider_page_edit_shows_the_api_message_beside_the_field(
     await page.get_by_role("button", name="Save changes").click()
     await expect(page.get_by_text("Saved.")).to_be_visible()
     await expect(hostname).not_to_have_attribute("aria-invalid", "true")
+
+
+async def test_board_keyboard_moves_between_rows_and_opens_a_provider(
+    signed_in: Page, providers: Providers
+) -> None:
+    page = signed_in
+    tag = uuid.uuid4().hex[:6]
+    made = [await providers.create(f"127.0.0.1:{5980 + n}", name=f"kb-{tag}-{n}") for n in range(3)]
+    await page.get_by_label("Search").fill(f"kb-{tag}")
+    await expect(page.locator("#board .vrow[data-id]")).to_have_count(3)
+    # Tab reaches the first row's link; arrows move down the rows; Enter opens the provider.
+    await page.locator("#board .vrow a").first.focus()
+    await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("ArrowDown")
+    focused = await page.evaluate("document.activeElement.textContent")
+    assert focused == f"kb-{tag}-2"
+    await page.keyboard.press("ArrowUp")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"kb-{tag}-1")
+    assert page.url.endswith(f"#/providers/{made[1]['id']}")
+
+
+async def test_pages_fit_a_phone_width(signed_in: Page, providers: Providers) -> None:
+    page = signed_in
+    provider = await providers.create("127.0.0.1:5979", name=f"narrow-{uuid.uuid4().hex[:6]}")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    for name, hash_ in (
+        ("11-provider-phone", f"#/providers/{provider['id']}"),
+        ("12-test-call-phone", f"#/test-call?provider={provider['id']}"),
+        ("13-setup-phone", "#/setup"),
+    ):
+        await page.goto(f"/console/{hash_}")
+        await expect(page.get_by_role("heading", level=1)).to_be_visible()
+        await expect(page.locator("main")).not_to_contain_text("Loading…")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{hash_} scrolls sideways at phone width ({width}px)"
+        await screenshot(page, name)

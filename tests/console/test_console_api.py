@@ -85,7 +85,7 @@ async def test_board_has_probe_state_of_every_provider(
             )
             return rows if ok else None
 
-        rows = await eventually(board, 15, 0.2, "probe state on the board")
+        rows = await eventually(board, 30, 0.2, "probe state on the board")
     assert rows[up["id"]]["health_status"] == "healthy"
     assert rows[up["id"]]["consecutive_failures"] == 0
     assert rows[never["id"]]["rtt_ms"] is None

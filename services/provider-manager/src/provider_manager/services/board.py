@@ -12,9 +12,7 @@ from shared.timefmt import render
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from provider_manager.repositories.board import active_providers
-
-OPTIONAL_FIELDS = ("transport", "register", "registration_status")
+from provider_manager.repositories.board import OPTIONAL_COLUMNS, active_providers
 
 
 def board_row(row: RowMapping) -> dict[str, Any]:
@@ -25,7 +23,7 @@ def board_row(row: RowMapping) -> dict[str, Any]:
         "health_status": row["health_status"],
         "health_checked_at": render(row["health_checked_at"]),
     }
-    for name in OPTIONAL_FIELDS:
+    for name in OPTIONAL_COLUMNS:
         if name in row:
             item[name] = row[name]
     return item

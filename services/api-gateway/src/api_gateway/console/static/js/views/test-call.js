@@ -5,6 +5,7 @@ import { h, announce } from "../dom.js";
 import { clock } from "../format.js";
 import { field, showApiError, messageBox } from "../forms.js";
 import { subscribe } from "../live.js";
+import { byName } from "../fleet-store.js";
 import { fleet, loadFleet } from "../state.js";
 
 const STEPS = [["dialing", "Dialing"], ["ringing", "Ringing"], ["progressing", "Answered"], ["hangup", "Hung up"]];
@@ -53,7 +54,7 @@ export function testCallView(main, _, params) {
     const keep = provider.input.value || wanted;
     const matches = fleet.all()
       .filter((p) => !text || p.search.includes(text) || p.id === keep)
-      .sort((a, b) => (a.name || "").localeCompare(b.name || ""));
+      .sort(byName);
     const shown = matches.slice(0, MAX_OPTIONS);
     const chosen = keep && fleet.get(keep);
     if (chosen && !shown.includes(chosen)) shown.unshift(chosen);
