@@ -115,9 +115,9 @@ function renderRow(row, item) {
 }
 
 function registration(item) {
-  if (item.registration_status) return item.registration_status;
-  if (item.register === false) return "not registering";
-  return "—";
+  // Only providers that register have a registration to show.
+  if (item.register === false || !item.registration_status) return "—";
+  return item.registration_status;
 }
 
 /** Arrow keys, Page keys, Home and End move between row links, scrolling as needed. */

@@ -45,7 +45,8 @@ export function providerView(main, [id]) {
     title.textContent = p.name || "(no name)";
     status.replaceChildren(badge(p.health_status));
     const parts = [`Hostname ${p.hostname}`, `checked ${ago(p.health_checked_at)}`, `id ${p.id}`];
-    if (p.registration_status) parts.push(`registration ${p.registration_status}`);
+    if (p.transport) parts.push(`transport ${p.transport}`);
+    if (p.register) parts.push(`registration ${p.registration_status}${p.registration_reason ? ` (${p.registration_reason})` : ""}`);
     facts.textContent = parts.join(" · ");
   }
 
