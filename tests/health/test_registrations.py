@@ -109,3 +109,60 @@ async def test_a_wrong_password_fails_with_the_reason(
         assert failed["registration_reason"].startswith("401")
         assert "rejected" in failed["registration_reason"]
         assert await edge.bindings(USER) == ""
+
+
+async def _owners(app: HealthCheckerApp, provider_id: str) -> tuple[str | None, int]:
+    async with app.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT owner, cseq FROM health_checker.registrations WHERE provider_id = :p"),
+                {"p": provider_id},
+            )
+        ).one()
+    return row[0], int(row[1])
+
+
+async def test_one_replica_keeps_a_registration_and_another_takes_over(
+    start_health_checker: Callable[..., Awaitable[HealthCheckerApp]],
+    providers: Providers,
+    tmp_path: Path,
+) -> None:
+    settings = {"HEALTH_CHECK_REGISTER_RETRY": 1, "HEALTH_CHECK_REGISTER_LEASE": 2}
+    first = await start_health_checker(**settings)
+    second = await start_health_checker(**settings)
+    async with KamailioProcess(
+        tmp_path / "registrar", user=USER, password=PASSWORD, max_expires=GRANTED
+    ) as registrar:
+        created = await providers.create(
+            registrar.target, auth_username=USER, auth_password=PASSWORD, register=True
+        )
+        pid = created["id"]
+        await _status(providers, pid, "registered")
+        owner, cseq = await _owners(first, pid)
+        assert owner in (first.replica, second.replica)
+
+        async def refreshed_by_one(since: int) -> bool | None:
+            now_owner, now_cseq = await _owners(first, pid)
+            assert now_owner == owner  # never shared while the owner lives
+            return (now_cseq >= since + 2) or None
+
+        await eventually(lambda: refreshed_by_one(cseq), 10.0, message="two refreshes")
+        # One binding at the registrar: one Contact, refreshed, never a second replica's.
+        assert (await registrar.bindings(USER)).count("Address:") == 1
+
+        # The owner stops; after its lease the other replica keeps the registration alive.
+        gone, survivor = (first, second) if owner == first.replica else (second, first)
+        await gone.stop()
+
+        async def taken_over() -> bool | None:
+            now_owner, _ = await _owners(survivor, pid)
+            return (now_owner == survivor.replica) or None
+
+        await eventually(taken_over, 15.0, message="the survivor owns the registration")
+        _, taken_cseq = await _owners(survivor, pid)
+
+        async def kept_alive() -> bool | None:
+            return ((await _owners(survivor, pid))[1] >= taken_cseq + 2) or None
+
+        await eventually(kept_alive, 10.0, message="refreshed by the survivor")
+        assert USER in await registrar.bindings(USER)
