@@ -4,6 +4,7 @@ loop or retry."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
@@ -181,3 +182,25 @@ async def test_no_credentials_fails_with_a_reason_that_says_so(
     await wait_until(lambda: len(sipp.received("ACK")) == 1, 5.0)
     assert len(sipp.received("INVITE")) == 1
     await sipp.stop()
+
+
+async def test_cancel_after_a_challenge_matches_the_signed_invite_and_is_sent_once(
+    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
+) -> None:
+    sipp = await start_sipp("uas_invite_digest_cancel.xml", calls=1)
+    call = OutboundCall(
+        transport,
+        resolver,
+        CallSpec(request_uri=f"sip:15551230005@{sipp.target}"),
+        credentials=_source(Credentials(USER, PASSWORD)),
+    )
+    invited = asyncio.create_task(call.invite())
+    await wait_until(lambda: any(e.status_code == 180 for e in call.history), 5.0)
+    outcome = await call.cancel()
+    await invited
+    assert outcome is not None and outcome.kind is CallEventKind.CANCELLED
+    assert await sipp.wait(10) == 0, sipp.errors() + sipp.output()[-2000:]
+    signed = parse_message(sipp.received("INVITE")[1].text.encode())
+    [cancel] = [parse_message(m.text.encode()) for m in sipp.received("CANCEL")]
+    assert cancel.branch == signed.branch and cancel.cseq == (2, "CANCEL")
+    assert cancel.headers.get("Authorization") is None  # never challenged-and-resent
