@@ -25,6 +25,11 @@ BENCHMARKS = {
     / "benchmarks"
     / "bench_calls_per_second.py",
     "console": ROOT / "benchmarks" / "bench_console.py",
+    "call-robustness": ROOT
+    / "services"
+    / "call-manager"
+    / "benchmarks"
+    / "bench_call_robustness.py",
 }
 
 

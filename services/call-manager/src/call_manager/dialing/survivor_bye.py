@@ -2,7 +2,9 @@
 
 Each stored dialog (see `dialogs` table) gets one BYE transaction (retransmitted per Timer E
 until a final response or Timer F); at most `concurrency` run at once so that a replica
-holding thousands of calls does not flood the carrier or our socket.
+holding thousands of calls does not flood the carrier or our socket. A slot is held until
+the final response (or Timer F, 32 s), so the bound is set well above a replica's usual
+call count: a carrier that never answers BYEs must not hold back the next BYEs.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class SurvivorBye:
         transport: SipTransport,
         resolver: SipResolver,
         timers: SipTimers,
-        concurrency: int = 100,
+        concurrency: int = 1000,
     ) -> None:
         self._transport = transport
         self._resolver = resolver
