@@ -102,6 +102,7 @@ async def measure(
             max_in_flight=args.concurrency,
             tls_ca_file=str(pki.ca_file),
             idle_timeout=3600.0,  # the warm round must find every connection of the cold one
+            connect_timeout=args.timeout,
         )
         prober = OptionsProber(transport, resolver, timeout=args.timeout)
         kind = None if transport_name == "udp" else transport_name
