@@ -288,3 +288,24 @@ def test_code_labels_stay_few() -> None:
     assert failure_label(LegEndKind.UNREACHABLE, 0, cancelled_by_us=False) == "unreachable"
     labels = {code_label(c) for c in range(0, 1000)}
     assert len(labels) <= 20
+
+
+async def test_addresses_tried_inside_a_provider_are_recorded_on_its_attempt() -> None:
+    first, second = _providers(2)
+    _, dialer, observer, task = _call(first, second)
+    leg1 = await dialer.leg(1)
+    tried = (
+        {"address": "192.0.2.1:5060", "sip_status_code": 0, "sip_reason": "no response"},
+        {"address": "192.0.2.2:5060", "sip_status_code": 503, "sip_reason": "busy"},
+    )
+    leg1.listener(LegEvent(LegEventKind.ENDED, 503, LegEndKind.REJECTED, "x", targets=tried))
+    leg2 = await dialer.leg(2)
+    answered = ({"address": "198.51.100.9:5060", "sip_status_code": 200, "sip_reason": "OK"},)
+    leg2.listener(
+        LegEvent(LegEventKind.ANSWERED, 200, dialog={"sip_call_id": "x"}, targets=answered)
+    )
+    await asyncio.sleep(0.01)
+    leg2.emit(LegEventKind.ENDED, 200, LegEndKind.LOCAL_BYE)
+    await task
+    one, two = observer.attempts
+    assert one["targets"] == list(tried) and two["targets"] == list(answered)
