@@ -312,7 +312,8 @@ async def run_scenario(args: argparse.Namespace, scenario: Scenario) -> Figures:
             hc_port,
         )
         services.append(hc)
-        await hc.start(timeout=60)
+        # It loads every target before it reports ready: longer for a large catalogue.
+        await hc.start(timeout=max(60.0, scenario.providers / 500))
         db = await asyncpg.connect(db_url)
         patience = max(180.0, scenario.providers / 250)
         await wait_written(db, datetime.min.replace(tzinfo=UTC), scenario.providers, patience)
