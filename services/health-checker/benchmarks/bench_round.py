@@ -288,7 +288,7 @@ async def run_scenario(args: argparse.Namespace, scenario: Scenario) -> Figures:
             "provider_manager", {**env, "PROVIDER_MANAGER_OPS_PORT": str(pm_port)}, pm_port
         )
         services.append(pm)
-        await pm.start()
+        await pm.start(timeout=90)
         t0 = time.perf_counter()
         if args.seed == "rpc":
             await create_providers(rpc, f"{prefix}.provider-manager.request", hostnames)
