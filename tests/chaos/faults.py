@@ -63,14 +63,31 @@ def _run(*command: str, timeout: float = 60.0) -> None:
         raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
 
 
+async def _heal(start: tuple[str, ...], running: tuple[str, ...]) -> None:
+    """Bring a shared backend back: other suites depend on it, so try a few times (done as
+    soon as `running` says it runs)."""
+    for attempt in range(5):
+        try:
+            await asyncio.to_thread(_run, *start, timeout=90)
+            return
+        except (RuntimeError, subprocess.TimeoutExpired):
+            try:
+                await asyncio.to_thread(_run, *running, timeout=30)
+                return
+            except (RuntimeError, subprocess.TimeoutExpired):
+                if attempt == 4:
+                    raise
+            await asyncio.sleep(2.0)
+
+
 async def rabbitmq_restart() -> FaultClock:
     """`rabbitmqctl stop_app`, a short outage, `start_app` (always, in the finally)."""
     clock = FaultClock(injected=time.monotonic())
-    await asyncio.to_thread(_run, "rabbitmqctl", "stop_app")
     try:
+        await asyncio.to_thread(_run, "rabbitmqctl", "stop_app")
         await asyncio.sleep(BACKEND_OUTAGE_SECONDS)
     finally:
-        await asyncio.to_thread(_run, "rabbitmqctl", "start_app")
+        await _heal(("rabbitmqctl", "start_app"), ("rabbitmq-diagnostics", "-q", "check_running"))
         clock.healed = time.monotonic()
     return clock
 
@@ -82,17 +99,17 @@ def _pg_version() -> str:
     return versions[-1]
 
 
-def _pg(action: str) -> None:
-    _run("pg_ctlcluster", "--skip-systemctl-redirect", _pg_version(), "main", action, timeout=90)
+def _pg(action: str) -> tuple[str, ...]:
+    return ("pg_ctlcluster", "--skip-systemctl-redirect", _pg_version(), "main", action)
 
 
 async def postgresql_restart() -> FaultClock:
     """Stop the PostgreSQL cluster (fast mode), a short outage, start it (in the finally)."""
     clock = FaultClock(injected=time.monotonic())
-    await asyncio.to_thread(_pg, "stop")
     try:
+        await asyncio.to_thread(_run, *_pg("stop"), timeout=90)
         await asyncio.sleep(BACKEND_OUTAGE_SECONDS)
     finally:
-        await asyncio.to_thread(_pg, "start")
+        await _heal(_pg("start"), _pg("status"))
         clock.healed = time.monotonic()
     return clock
