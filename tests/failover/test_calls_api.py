@@ -43,10 +43,10 @@ async def _status(
         return resp.status
 
 
-async def test_no_route_is_a_clear_400_and_nothing_is_dialed(
+async def test_no_route_is_a_clear_422_and_nothing_is_dialed(
     api: aiohttp.ClientSession, routing: RouteDriver, caller: Caller, carrier: CarrierFactory
 ) -> None:
-    refused = await post_calls(api, caller.headers, calls_body(NYC), 400)
+    refused = await post_calls(api, caller.headers, calls_body(NYC), 422)
     error = refused["error"]
     assert error["reason"] == "NO_ROUTE" and NYC in error["message"]
     assert [f["destination"]["target"] for f in error["details"]["failed_destinations"]] == [NYC]
@@ -54,7 +54,7 @@ async def test_no_route_is_a_clear_400_and_nothing_is_dialed(
     async with carrier("us", ANSWER) as us:
         await routing.route(await sip_provider(routing, us), "+1", caller.customer_id)
         # One routable and one unroutable number: all or nothing.
-        mixed = await post_calls(api, caller.headers, calls_body(NYC, LONDON), 400)
+        mixed = await post_calls(api, caller.headers, calls_body(NYC, LONDON), 422)
         assert mixed["error"]["reason"] == "NO_ROUTE" and LONDON in mixed["error"]["message"]
         listed = await get_json(api, "/v1.0/calls", caller.headers)
         assert listed["result"] == []

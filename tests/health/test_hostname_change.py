@@ -31,8 +31,9 @@ async def test_a_new_hostname_is_unknown_at_once_then_probed_within_two_seconds(
     assert provider["health_checked_at"] is not None
     assert probes(new_host)
     checks = await providers.health_checks(created["id"])
-    assert checks[0]["hostname"] == new_host.target
-    assert any(c["hostname"] == old_host.target for c in checks[1:])
+    # A probe of the old host still in flight at the change may conclude after the new one.
+    assert new_host.target in {c["hostname"] for c in checks[:2]}
+    assert any(c["hostname"] == old_host.target for c in checks)
 
 
 async def test_a_slow_probe_of_the_old_hostname_does_not_overwrite_the_new_result(

@@ -116,7 +116,7 @@ async def test_provider_must_exist_and_be_undeleted(shared_routes: RouteDriver) 
     error = await pm.refused(
         "POST", "/v1/routes", {"customer_id": customer, "provider_id": unknown, "target": "+1"}
     )
-    assert (error.status, error.reason) == (ErrorStatus.INVALID_ARGUMENT, "PROVIDER_NOT_FOUND")
+    assert (error.status, error.reason) == (ErrorStatus.NOT_FOUND, "PROVIDER_NOT_FOUND")
     assert error.details == {"field": "provider_id"}
 
     deleted = await pm.provider()

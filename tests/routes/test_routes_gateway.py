@@ -108,7 +108,7 @@ async def test_crud_through_the_gateway(
         ({"target": "+12a"}, "target"),
         ({"priority": "high"}, "priority"),
         ({"provider_id": "x"}, "provider_id"),
-        ({"provider_id": "7d0e3a4e-0000-4000-8000-000000000000"}, "provider_id"),
+        ({"provider_id": "7D0E3A4E00004000800000000000000"}, "provider_id"),
     ],
 )
 async def test_bad_create_is_400_naming_the_field(
@@ -129,7 +129,10 @@ async def test_deleted_provider_is_refused(
     assert (await _send(http, "DELETE", f"/v1.0/providers/{provider}", admin_headers))[0] == 200
     body = {"customer_id": str(uuid.uuid4()), "provider_id": provider, "target": "all"}
     status, reply = await _send(http, "POST", "/v1.0/routes", admin_headers, body)
-    assert status == 400
+    # Well formed, but it names no live provider: 404, like one that never existed.
+    assert status == 404
+    never = {**body, "provider_id": "7d0e3a4e-0000-4000-8000-000000000000"}
+    assert (await _send(http, "POST", "/v1.0/routes", admin_headers, never))[0] == 404
     assert reply["error"]["reason"] == "PROVIDER_NOT_FOUND"
     assert reply["error"]["details"] == {"field": "provider_id"}
 

@@ -12,6 +12,7 @@ send) is still accepted and means "older than this instant".
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,25 @@ from shared.timefmt import parse, render
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
 
+# What a token may be, as the API documents it: "" (the first page), or a UTC timestamp
+# (`YYYY-MM-DD HH:MM:SS.ffffff`; `T` and a trailing `Z` accepted, as VoIPbin clients send),
+# optionally followed by `,<id>`. The date part admits real calendar dates only (leap days
+# included), so the document never promises a token the server would refuse.
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
+_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_DATE = (
+    rf"(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    rf"|{_LEAP_YEAR}-02-29)"
+)
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+PAGE_TOKEN_PATTERN = (
+    rf"^(?:{_DATE}[ T]{_TIME}Z?"
+    r"(?:,[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})?)?$"
+)
+_PAGE_TOKEN = re.compile(PAGE_TOKEN_PATTERN)
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
 
 @dataclass(frozen=True)
 class PageCursor:
@@ -34,12 +54,12 @@ class PageCursor:
 
 
 def parse_page_size(raw: Any) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return DEFAULT_PAGE_SIZE
-    try:
-        size = int(str(raw))
-    except ValueError:
-        raise invalid_argument("page_size", "must be an integer between 1 and 100") from None
+    text = str(raw)
+    if not _DIGITS.fullmatch(text):
+        raise invalid_argument("page_size", "must be an integer between 1 and 100")
+    size = int(text)
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise invalid_argument("page_size", "must be an integer between 1 and 100")
     return size
@@ -48,6 +68,8 @@ def parse_page_size(raw: Any) -> int:
 def parse_page_token(raw: str | None) -> PageCursor | None:
     if not raw:
         return None
+    if not _PAGE_TOKEN.fullmatch(raw):
+        raise invalid_argument("page_token", "is not a token this API issued")
     stamp, _, last_id = raw.partition(",")
     try:
         tm_create = parse(stamp)

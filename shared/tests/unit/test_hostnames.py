@@ -18,7 +18,6 @@ VALID = [
     "1.2.3.4:5061",
     "::1",
     "2001:db8::1",
-    "::ffff:1.2.3.4",
     "[::1]",
     "[2001:db8::1]",
     "[2001:db8::1]:5060",
@@ -34,8 +33,8 @@ def test_valid_hostnames(value: str) -> None:
 
 INVALID = [
     ("", "empty"),
-    ("a" * (MAX_LENGTH + 1), "255"),
-    (".".join(["a" * 63] * 4), "DNS"),  # 255 chars but a name may have at most 253
+    ("a" * (MAX_LENGTH + 1), "253"),
+    ("::ffff:1.2.3.4", "IPv6"),  # embedded IPv4: not a carrier's address
     ("sip.example.com ", "whitespace"),
     (" sip.example.com", "whitespace"),
     ("sip .example.com", "whitespace"),
@@ -74,7 +73,7 @@ INVALID = [
     ("s\u00efp.example.com", "DNS"),
     ("a" * 64 + ".com", "DNS"),
     (":5060", "DNS"),
-    ("example.123", "numeric"),
+    ("example.123", "start with a letter"),
     ("1.2.3", "IPv4"),
     ("1.2.3.4.5", "IPv4"),
     ("1.2.3.256", "IPv4"),
@@ -98,9 +97,8 @@ def test_invalid_hostnames(value: str, why: str) -> None:
 
 
 def test_longest_dns_name() -> None:
-    # 253 characters is the longest DNS name; 254 to 255 pass the length rule but not DNS.
+    # 253 characters is the longest DNS name, and the longest value the rule takes at all.
     longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
-    assert len(longest) == 253
+    assert len(longest) == MAX_LENGTH == 253
     assert hostname_problem(longest) is None
-    assert "DNS" in (hostname_problem(longest + "e") or "")
-    assert "255" in (hostname_problem("a" * 256) or "")
+    assert "253" in (hostname_problem(longest + "e") or "")

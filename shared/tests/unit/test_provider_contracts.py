@@ -91,7 +91,7 @@ BAD_FIELDS: list[tuple[str, Any, str]] = [
     ("hostname", "sip example.com", "whitespace"),
     ("hostname", "sip.example.com:0", "port"),
     ("hostname", "sip.example.com:65536", "port"),
-    ("hostname", "h" * 256, "255"),
+    ("hostname", "h" * 256, "253"),
     ("name", "n" * 256, "255"),
     ("name", 7, "string"),
     ("name", "bad\x00name", "NUL"),

@@ -2,50 +2,46 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
 from aiohttp import web
-from shared.errors import AppError, ErrorStatus, invalid_argument
+from shared.errors import AppError, ErrorStatus
 from shared.pagination import parse_page_size, parse_page_token
+from shared.requests import optional_uuid, parse_id
 
 from api_gateway.json_limits import parse_json
 
 
-async def read_json(request: web.Request, max_bytes: int | None = None) -> Any:
-    """The JSON body; 400 when it is not JSON, nests deeper than MAX_JSON_DEPTH, or is
-    longer than `max_bytes` (a route's own, tighter cap than the global 413 one)."""
+async def read_json(request: web.Request, max_bytes: int | None = None) -> dict[str, Any]:
+    """The JSON object body every endpoint that takes one requires; 400 when it is missing,
+    not JSON, not an object, nests deeper than MAX_JSON_DEPTH, or is longer than `max_bytes`
+    (a route's own, tighter cap than the global 413 one)."""
     raw = await request.read()  # over client_max_size -> 413 from aiohttp
     if not raw:
-        return {}
+        raise AppError(
+            ErrorStatus.INVALID_ARGUMENT, "MISSING_BODY", "a JSON object body is required"
+        )
     if max_bytes is not None and len(raw) > max_bytes:
         raise AppError(
             ErrorStatus.INVALID_ARGUMENT,
             "BODY_TOO_LONG",
             f"the body is longer than {max_bytes} bytes",
         )
-    return parse_json(raw)
+    body = parse_json(raw)
+    if not isinstance(body, dict):
+        raise AppError(
+            ErrorStatus.INVALID_ARGUMENT, "INVALID_JSON_BODY", "the body must be a JSON object"
+        )
+    return body
 
 
 def path_id(request: web.Request, name: str = "id") -> str:
-    raw = request.match_info[name]
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise AppError(
-            ErrorStatus.INVALID_ARGUMENT, "INVALID_ID", f"{name}: {raw!r} is not a UUID"
-        ) from None
+    return parse_id(request.match_info[name], name)
 
 
 def optional_uuid_query(request: web.Request, name: str) -> str | None:
-    raw = request.query.get(name, "")
-    if not raw:
-        return None
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise invalid_argument(name, "must be a UUID") from None
+    return optional_uuid(request.query.get(name, ""), name)
 
 
 def page_query(request: web.Request) -> dict[str, str]:

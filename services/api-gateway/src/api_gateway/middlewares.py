@@ -69,6 +69,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             exc.status, (ErrorStatus.INVALID_ARGUMENT, "BAD_REQUEST")
         )
         response = error_response(AppError(status, reason, exc.reason or reason.lower()))
+        if "Allow" in exc.headers:  # a 405 says which methods the path takes (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
     except Exception as exc:
         if database_unavailable(exc):
             log.warning("database_unavailable", path=request.path, error=type(exc).__name__)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from shared.ids import UUID_SCHEMA
 
 from api_gateway.endpoints import Endpoint
 
@@ -44,6 +45,26 @@ _ERRORS = {
     "503": "The owning service is unavailable",
     "504": "The owning service did not answer in time",
 }
+
+
+DESCRIPTION = """\
+The REST API of the SIP-trunk platform, in the seeds' (VoIPbin's) shapes.
+
+- **Timestamps** (`tm_create`, `tm_update`, `tm_delete`, `checked_at`...) are UTC, written
+  `YYYY-MM-DD HH:MM:SS.ffffff`, e.g. `2022-10-22 16:16:16.874761`. A provider or route not
+  deleted has `tm_delete` `9999-01-01 00:00:00.000000`; a ProviderCall, call or groupcall has
+  `null` until deleted.
+- **Lists** are newest first. Every non-empty page carries `next_page_token` (the last
+  item's position); follow it until a page comes back `{"result": [], "next_page_token": ""}`.
+- **Errors** are `{"error": {"status", "reason", "message", "request_id", "details"?}}`. 400:
+  the request is malformed (`details.field` names the field); 404: it names something that does
+  not exist; 409: it conflicts with a request still running; 422: well formed, but the state of
+  the platform or of a carrier refuses it (no route, no dialable destination, a rejected
+  carrier key).
+- **null** in a text field of a create body reads as `""`; in an update it keeps the stored
+  value, like an absent field.
+- **Events** the platform publishes are described at `/asyncapi.json`.
+"""
 
 
 def build_openapi(endpoints: list[Endpoint], version: str = "1.0.0") -> dict[str, Any]:
@@ -87,7 +108,7 @@ def build_openapi(endpoints: list[Endpoint], version: str = "1.0.0") -> dict[str
                 "in": "query",
                 "required": False,
                 "description": q.description,
-                "schema": {"type": q.schema_type},
+                "schema": dict(q.schema),
             }
             for q in ep.query
         ]
@@ -96,7 +117,7 @@ def build_openapi(endpoints: list[Endpoint], version: str = "1.0.0") -> dict[str
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string", "format": "uuid"},
+                "schema": {"type": "string", **UUID_SCHEMA},
             }
             for name in re.findall(r"\{(\w+)\}", ep.path)
         ]
@@ -123,7 +144,7 @@ def build_openapi(endpoints: list[Endpoint], version: str = "1.0.0") -> dict[str
 
     return {
         "openapi": "3.1.0",
-        "info": {"title": "SIP-trunk platform API", "version": version},
+        "info": {"title": "SIP-trunk platform API", "version": version, "description": DESCRIPTION},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from shared.contracts.call_metrics import ProviderCallMetrics
@@ -22,7 +25,7 @@ from shared.contracts.routes import Route, RouteCreate, RouteList, RouteUpdate
 from shared.contracts.setup import ProviderSetupRequest
 
 from api_gateway.auth import require
-from api_gateway.endpoints import PAGING, Endpoint, QueryParam
+from api_gateway.endpoints import PAGING, Endpoint, uuid_filter
 from api_gateway.keys import AUTHENTICATOR
 from api_gateway.permissions import Permission
 from api_gateway.views import (
@@ -176,7 +179,7 @@ ENDPOINTS: list[Endpoint] = [
         ADMIN,
         route_views.list_routes,
         response=RouteList,
-        query=(*PAGING, QueryParam("customer_id", "Only this customer's routes")),
+        query=(*PAGING, uuid_filter("customer_id", "Only this customer's routes")),
     ),
     Endpoint(
         "POST",
@@ -224,7 +227,7 @@ ENDPOINTS: list[Endpoint] = [
         ADMIN,
         providercalls.list_providercalls,
         response=ProviderCallList,
-        query=(*PAGING, QueryParam("provider_id", "Only calls forced through this provider")),
+        query=(*PAGING, uuid_filter("provider_id", "Only calls forced through this provider")),
     ),
     Endpoint(
         "POST",
@@ -235,6 +238,14 @@ ENDPOINTS: list[Endpoint] = [
         providercalls.create_providercall,
         body=ProviderCallCreate,
         response=ProviderCall,
+        errors=(
+            ("409", "IDEMPOTENCY_IN_PROGRESS: the first request with this key is still running"),
+            (
+                "422",
+                "NO_DESTINATION_DIALABLE (none of the destinations can be called) or "
+                "IDEMPOTENCY_KEY_REUSED",
+            ),
+        ),
     ),
     Endpoint(
         "GET",
@@ -276,9 +287,12 @@ ENDPOINTS: list[Endpoint] = [
         body=CallCreate,
         response=CallCreateResult,
         errors=(
-            ("400", "Invalid body, or NO_ROUTE: a number matches no route (nothing was dialed)"),
             ("409", "IDEMPOTENCY_IN_PROGRESS: the first request with this key is still running"),
-            ("422", "DESTINATION_NOT_DIALABLE or IDEMPOTENCY_KEY_REUSED (nothing was dialed)"),
+            (
+                "422",
+                "NO_ROUTE (a number matches no route), DESTINATION_NOT_DIALABLE or "
+                "IDEMPOTENCY_KEY_REUSED; nothing was dialed",
+            ),
         ),
     ),
     Endpoint(
@@ -345,6 +359,30 @@ def _handler(endpoint: Endpoint) -> Handler:
     return handler
 
 
+def routing_path(path: str, paths: Iterable[str]) -> str:
+    """`path` for aiohttp: a `{name}` segment never matches a literal sibling, so
+    PUT /v1.0/providers/setup is a 405 of the `setup` resource, not an id that is no UUID."""
+    parts = path.split("/")
+    for i, part in enumerate(parts):
+        if not (part.startswith("{") and part.endswith("}")):
+            continue
+        literals = sorted(
+            {
+                other.split("/")[i]
+                for other in paths
+                if other.split("/")[:i] == parts[:i]
+                and len(other.split("/")) > i
+                and not other.split("/")[i].startswith("{")
+            }
+        )
+        if literals:
+            words = "|".join(re.escape(word) for word in literals)
+            parts[i] = f"{{{part[1:-1]}:(?!(?:{words})(?:/|$))[^/]+}}"
+    return "/".join(parts)
+
+
 def add_routes(app: web.Application, endpoints: list[Endpoint]) -> None:
+    paths = [endpoint.path for endpoint in endpoints]
     for endpoint in endpoints:
-        app.router.add_route(endpoint.method, endpoint.path, _handler(endpoint))
+        path = routing_path(endpoint.path, paths)
+        app.router.add_route(endpoint.method, path, _handler(endpoint))

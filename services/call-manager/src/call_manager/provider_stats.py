@@ -22,8 +22,8 @@ destination dialed directly is counted as provider_id="direct".
 from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
+from shared.ids import NIL_UUID
 
-from call_manager.dialing.candidates import NIL_UUID
 from call_manager.dialing.leg import LegEndKind
 
 DIRECT = "direct"

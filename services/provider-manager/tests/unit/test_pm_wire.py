@@ -1,49 +1,18 @@
-"""provider-manager pure logic: the route table, id parsing, and the seeds' rendering."""
+"""provider-manager pure logic: the route table and the seeds' rendering."""
 
 from __future__ import annotations
 
 import inspect
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from provider_manager.handlers.common import new_id, path_uuid
 from provider_manager.models import provider_wire
 from provider_manager.rpc import build_router
-from shared.errors import AppError, ErrorStatus
+from shared.errors import AppError
 from shared.rpc import RpcContext
 from sqlalchemy import RowMapping
 from sqlalchemy.engine.result import result_tuple
-
-
-def _ctx(params: dict[str, str] | None = None, message_id: str | None = None) -> RpcContext:
-    return RpcContext("GET", "/v1/providers/x", params or {}, {}, None, None, "t", message_id)
-
-
-def test_path_uuid_normalizes() -> None:
-    raw = uuid.uuid4()
-    assert path_uuid(_ctx({"id": str(raw).upper()})) == str(raw)
-    assert path_uuid(_ctx({"id": raw.hex})) == str(raw)
-
-
-@pytest.mark.parametrize("bad", ["x", "1234", "4dbeabd6-f397-4375-95d2-a38411e07ed", "../etc"])
-def test_path_uuid_refuses(bad: str) -> None:
-    with pytest.raises(AppError) as caught:
-        path_uuid(_ctx({"id": bad}))
-    assert caught.value.status is ErrorStatus.INVALID_ARGUMENT
-    assert caught.value.reason == "INVALID_ID"
-
-
-def test_new_id_follows_the_message_id() -> None:
-    message_id = uuid.uuid4()
-    # The same broker message (a redelivery) always yields the same provider id.
-    assert new_id(_ctx(message_id=message_id.hex)) == str(message_id)
-    assert new_id(_ctx(message_id=str(message_id))) == str(message_id)
-    # Not a UUID, or none at all: a fresh random id.
-    first, second = new_id(_ctx(message_id="abc")), new_id(_ctx())
-    assert first != second
-    assert uuid.UUID(first).version == 4 and uuid.UUID(second).version == 4
 
 
 class _AnyHandlers:

@@ -62,7 +62,8 @@ def test_required_fields() -> None:
 def test_defaults_and_normalized_ids() -> None:
     customer = uuid.uuid4()
     body = parse_body(
-        RouteCreate, {"provider_id": PROVIDER.upper(), "target": "all", "customer_id": customer.hex}
+        RouteCreate,
+        {"provider_id": PROVIDER.upper(), "target": "all", "customer_id": str(customer).upper()},
     )
     assert body.provider_id == PROVIDER
     assert body.customer_id == str(customer)

@@ -8,15 +8,14 @@ reach it over RPC without the gateway).
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from shared.contracts.hostnames import hostname_problem
-from shared.contracts.nulls import AlsoNull, NullText, null_as
+from shared.contracts.hostnames import HOST_PATTERN, hostname_problem
+from shared.contracts.nulls import AlsoNull, JsonInt, NullText, null_as
+from shared.ids import NIL_UUID, UUID_PATTERN, UUID_SCHEMA, canonical_uuid, is_uuid
 
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
 # The identity of a ProviderCall created without a source (RFC 3323's anonymous URI): what
 # its calls record as their source and send in From.
 ANONYMOUS_SOURCE: dict[str, str] = {
@@ -31,7 +30,17 @@ MAX_NAME = 255
 
 E164 = re.compile(r"^\+[0-9]{7,15}$")
 # RFC 3261 user part: unreserved / escaped / user-unreserved; nothing that could end the URI.
-_SIP_USER = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]{1,128}$")
+_SIP_USER_CHARS = r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]{1,128}"
+_SIP_USER = re.compile(_SIP_USER_CHARS)
+SIP_TARGET_PATTERN = rf"^{_SIP_USER_CHARS}@{HOST_PATTERN}$"
+NO_NEWLINE: dict[str, Any] = {"not": {"type": "string", "pattern": "\\n"}}
+# What each address type's target must be, for the API documents (the rules are below).
+_TARGET_SCHEMAS: dict[str, dict[str, Any]] = {
+    "tel": {"pattern": E164.pattern, **NO_NEWLINE},
+    "sip": {"pattern": SIP_TARGET_PATTERN, **NO_NEWLINE},
+    "agent": {"pattern": UUID_PATTERN},
+    "extension": {"pattern": UUID_PATTERN},
+}
 
 AddressType = Literal["tel", "sip", "agent", "extension"]
 SourceType = Literal["tel", "sip"]
@@ -48,7 +57,7 @@ def sip_target_problem(value: str) -> str | None:
     user, at, host = value.partition("@")
     if not at or not user or not host:
         return "must be user@host"
-    if not _SIP_USER.match(user):
+    if not _SIP_USER.fullmatch(user):
         return "user part holds characters a SIP URI cannot carry"
     problem = hostname_problem(host)
     return f"host {problem}" if problem else None
@@ -60,15 +69,27 @@ def _printable(value: str) -> str:
     return value
 
 
+def _target_by_type(schema: dict[str, Any]) -> None:
+    """Documents the target rule of each type as one oneOf branch per type."""
+    kinds = schema["properties"]["type"]["enum"]
+    schema["oneOf"] = [
+        {"properties": {"type": {"const": kind}, "target": _TARGET_SCHEMAS[kind]}} for kind in kinds
+    ]
+
+
 class _AddressRules(BaseModel):
     """`{type, target, target_name}` (VoIPbin's address); `type` comes first so the target
     rule can see it."""
 
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, json_schema_extra=_target_by_type)
 
     type: str
     target: str = Field(max_length=MAX_NAME)
-    target_name: NullText = Field(default="", max_length=MAX_NAME)
+    target_name: NullText = Field(
+        default="",
+        max_length=MAX_NAME,
+        json_schema_extra={"not": {"type": "string", "pattern": "[\\x00-\\x1f\\x7f]"}},
+    )
 
     @field_validator("target")
     @classmethod
@@ -100,19 +121,15 @@ class SourceAddress(_AddressRules):
 
 def target_problem(kind: str, target: str) -> str | None:
     if kind == "tel":
-        return None if E164.match(target) else "a tel target must be E.164, e.g. +14155551234"
+        return None if E164.fullmatch(target) else "a tel target must be E.164, e.g. +14155551234"
     if kind == "sip":
         return sip_target_problem(target)
-    try:
-        uuid.UUID(target)
-    except ValueError:
-        return f"an {kind} target must be a UUID"
-    return None
+    return None if is_uuid(target) else f"an {kind} target must be a UUID"
 
 
 class PauseOption(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
-    duration: int = Field(ge=0, le=MAX_PAUSE_MS, description="Milliseconds")
+    duration: JsonInt = Field(ge=0, le=MAX_PAUSE_MS, description="Milliseconds")
 
 
 class PauseAction(BaseModel):
@@ -131,14 +148,33 @@ class HangupAction(BaseModel):
 Action = Annotated[PauseAction | HangupAction, Field(discriminator="type")]
 
 
+def _anonymous_needs_tel_source(schema: dict[str, Any]) -> None:
+    """Documents the one rule between fields: anonymous=yes needs an E.164 tel source."""
+    schema["if"] = {"properties": {"anonymous": {"const": "yes"}}, "required": ["anonymous"]}
+    schema["then"] = {
+        "required": ["source"],
+        "properties": {
+            "source": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"const": "tel"}},
+            }
+        },
+    }
+
+
 class _CallRequest(BaseModel):
     """What a request to place calls says, whoever picks the providers (ProviderCall: one
     forced provider; Call: the dial routes). customer_id is never read from it."""
 
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(
+        extra="ignore", strict=True, json_schema_extra=_anonymous_needs_tel_source
+    )
 
     flow_id: Annotated[str, null_as(NIL_UUID), AlsoNull()] = Field(
-        default=NIL_UUID, description='Flow run after answer; nil UUID, "" or null: none'
+        default=NIL_UUID,
+        description='Flow run after answer; nil UUID, "" or null: none',
+        json_schema_extra={"pattern": f"^(?:{UUID_PATTERN[1:-1]})?$"},
     )
     actions: list[Action] = Field(
         default_factory=list,
@@ -168,17 +204,14 @@ class _CallRequest(BaseModel):
     ) -> SourceAddress | None:
         # Never fall back to showing the number: anonymity needs a PAI the carrier can bill.
         if info.data.get("anonymous") == "yes" and not (
-            value is not None and value.type == "tel" and E164.match(value.target)
+            value is not None and value.type == "tel" and E164.fullmatch(value.target)
         ):
             raise ValueError("anonymous=yes needs an E.164 tel source")
         return value
 
 
 def _uuid(value: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise ValueError("must be a UUID") from None
+    return canonical_uuid(value)
 
 
 class ProviderCallCreate(_CallRequest):
@@ -191,7 +224,9 @@ class ProviderCallCreate(_CallRequest):
         'and the calls go out as the anonymous identity `"Anonymous" '
         "<sip:anonymous@anonymous.invalid>` (RFC 3323) without Privacy or P-Asserted-Identity",
     )
-    provider_id: str = Field(description="The provider every call is forced through")
+    provider_id: str = Field(
+        description="The provider every call is forced through", json_schema_extra=UUID_SCHEMA
+    )
 
     @field_validator("provider_id")
     @classmethod

@@ -5,9 +5,33 @@ from __future__ import annotations
 import ipaddress
 import re
 
-MAX_LENGTH = 255
+MAX_LENGTH = 253  # the longest DNS name; ports and IP literals fit well within
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _PORT = re.compile(r"^[0-9]{1,5}$")
+
+# The same rule as one regular expression, for the API documents (and checked last below, so
+# the document and the server agree): a DNS name whose last label starts with a letter, an
+# IPv4 address, or an IPv6 address (in brackets when a port follows), then an optional port.
+_DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_H = r"[0-9A-Fa-f]{1,4}"
+_IPV6 = (
+    rf"(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{1,7}}:|(?:{_H}:){{1,6}}:{_H}"
+    rf"|(?:{_H}:){{1,5}}(?::{_H}){{1,2}}|(?:{_H}:){{1,4}}(?::{_H}){{1,3}}"
+    rf"|(?:{_H}:){{1,3}}(?::{_H}){{1,4}}|(?:{_H}:){{1,2}}(?::{_H}){{1,5}}"
+    rf"|{_H}:(?::{_H}){{1,6}}|:(?:(?::{_H}){{1,7}}|:))"
+)
+_PORT_NUMBER = (
+    r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+)
+HOST_PATTERN = (
+    rf"(?:(?:(?:{_DNS_LABEL}\.)*{_TOP_LABEL}|(?:{_OCTET}\.){{3}}{_OCTET}|\[{_IPV6}\])"
+    rf"(?::{_PORT_NUMBER})?|{_IPV6})"
+)
+HOSTNAME_PATTERN = rf"^{HOST_PATTERN}$"
+_HOSTNAME = re.compile(HOST_PATTERN)
+_IPV6_ONLY = re.compile(_IPV6)
 
 
 def hostname_problem(value: str) -> str | None:
@@ -38,11 +62,11 @@ def hostname_problem(value: str) -> str | None:
         except ValueError:
             return "is not a valid IPv4 address"
         return None
-    if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+    if not all(_LABEL.match(label) for label in labels):
         return "is not a valid DNS name"
-    if labels[-1].isdigit():
-        return "is not a valid DNS name (numeric top-level label)"
-    return None
+    if not labels[-1][:1].isalpha():
+        return "is not a valid DNS name (the last label must start with a letter)"
+    return None if _HOSTNAME.fullmatch(value) else "is not a valid host"
 
 
 def _ipv6_problem(text: str, problem: str) -> str | None:
@@ -54,7 +78,8 @@ def _ipv6_problem(text: str, problem: str) -> str | None:
         ipaddress.IPv6Address(text)
     except ValueError:
         return problem
-    return None
+    # Hex groups only: the embedded-IPv4 forms (::ffff:1.2.3.4) are not a carrier's address.
+    return None if _IPV6_ONLY.fullmatch(text) else problem
 
 
 def _split_port(value: str) -> tuple[str, str | None]:

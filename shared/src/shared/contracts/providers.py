@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
-from shared.contracts.hostnames import hostname_problem
-from shared.contracts.nulls import NullHeaders, NullText
-from shared.sip.headers import header_name_problem, header_value_problem
+from shared.contracts.hostnames import HOSTNAME_PATTERN, MAX_LENGTH, hostname_problem
+from shared.contracts.nulls import JsonInt, NullHeaders, NullText
+from shared.sip.headers import (
+    HEADER_NAME_SCHEMA,
+    HEADER_VALUE_SCHEMA,
+    header_name_problem,
+    header_value_problem,
+)
 
 MAX_TEXT = 255
 MAX_DETAIL = 4096
@@ -33,9 +38,33 @@ def _no_nul(value: str) -> str:
 def _tech_affix(value: str) -> str:
     if len(value) > MAX_TEXT:
         raise ValueError(f"must be at most {MAX_TEXT} characters")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain whitespace or control characters")
+    # It becomes part of a SIP user part: visible ASCII only (escaped where SIP needs it).
+    if any(not 0x21 <= ord(ch) <= 0x7E for ch in value):
+        raise ValueError("must be visible ASCII: no whitespace or control characters")
     return value
+
+
+# What the API documents say of each field: the same rules as the validators here.
+NO_NUL: dict[str, Any] = {"not": {"type": "string", "pattern": "\\x00"}}
+HOSTNAME_SCHEMA: dict[str, Any] = {
+    "pattern": HOSTNAME_PATTERN,
+    "maxLength": MAX_LENGTH,
+    "not": {"type": "string", "pattern": "\\n"},
+}
+AFFIX_SCHEMA: dict[str, Any] = {
+    "maxLength": MAX_TEXT,
+    "not": {"type": "string", "pattern": "[^!-~]"},
+}
+CREDENTIAL_SCHEMA: dict[str, Any] = {
+    "maxLength": MAX_CREDENTIAL,
+    "not": {"type": "string", "pattern": '[\\x00-\\x1f\\x7f"\\\\]'},
+}
+PASSWORD_SCHEMA: dict[str, Any] = {"writeOnly": True, "format": "password", **CREDENTIAL_SCHEMA}
+TECH_HEADERS_SCHEMA: dict[str, Any] = {
+    "maxProperties": MAX_TECH_HEADERS,
+    "propertyNames": HEADER_NAME_SCHEMA,
+    "additionalProperties": HEADER_VALUE_SCHEMA,
+}
 
 
 def _tech_headers(value: dict[str, str]) -> dict[str, str]:
@@ -129,31 +158,65 @@ def _registrable(value: bool | None, info: ValidationInfo, stored_may_decide: bo
     return value
 
 
+def _credentials_fit(schema: dict[str, Any]) -> None:
+    """Documents the rules between the credential fields of a create."""
+    filled = {"type": "string", "minLength": 1}
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"auth_password": filled}, "required": ["auth_password"]},
+            "then": {"required": ["auth_username"], "properties": {"auth_username": filled}},
+        },
+        {
+            "if": {"properties": {"register": {"const": True}}, "required": ["register"]},
+            "then": {
+                "required": ["auth_username", "auth_password"],
+                "properties": {"auth_username": filled, "auth_password": filled},
+            },
+        },
+    ]
+
+
 class ProviderCreate(_ProviderRules):
     """Body of POST /providers."""
+
+    model_config = ConfigDict(
+        extra="ignore", strict=True, populate_by_name=True, json_schema_extra=_credentials_fit
+    )
 
     type: Literal["sip"] = Field(description="Protocol type; only `sip`.")
     hostname: str = Field(
         description="SIP server: DNS name or IP literal, optional :port",
         examples=["sip.telnyx.com"],
+        json_schema_extra=HOSTNAME_SCHEMA,
     )
-    name: NullText = Field(default="", max_length=MAX_TEXT)
-    detail: NullText = Field(default="", max_length=MAX_DETAIL)
-    tech_prefix: NullText = Field(default="", description="Prepended to the dialed number")
-    tech_postfix: NullText = Field(default="", description="Appended to the dialed number")
+    name: NullText = Field(default="", max_length=MAX_TEXT, json_schema_extra=NO_NUL)
+    detail: NullText = Field(default="", max_length=MAX_DETAIL, json_schema_extra=NO_NUL)
+    tech_prefix: NullText = Field(
+        default="", description="Prepended to the dialed number", json_schema_extra=AFFIX_SCHEMA
+    )
+    tech_postfix: NullText = Field(
+        default="", description="Appended to the dialed number", json_schema_extra=AFFIX_SCHEMA
+    )
     tech_headers: NullHeaders = Field(
-        default_factory=dict, description="Custom SIP headers sent with every call"
+        default_factory=dict,
+        description="Custom SIP headers sent with every call: RFC 3261 token names, not "
+        "ones the platform sets itself (Via, From, To, Call-ID, CSeq, Contact, Max-Forwards, "
+        "Route, Record-Route, Privacy, P-Asserted-Identity, Content-*, compact forms), values "
+        "without CR, LF or NUL",
+        json_schema_extra=TECH_HEADERS_SCHEMA,
     )
     transport: Transport = Field(
         default="", description="`udp`, `tcp` or `tls`; empty: chosen by RFC 3263 (DNS)"
     )
     auth_username: NullText = Field(
-        default="", description="Digest user name for the carrier's 401/407 challenges"
+        default="",
+        description="Digest user name for the carrier's 401/407 challenges",
+        json_schema_extra=CREDENTIAL_SCHEMA,
     )
     auth_password: SecretStr | None = Field(
         default=None,
         description="Digest password; write-only (never returned), stored encrypted",
-        json_schema_extra={"writeOnly": True, "format": "password"},
+        json_schema_extra=PASSWORD_SCHEMA,
     )
     # `register` is also a class attribute of every pydantic model (ABC.register): the
     # Python name differs, the wire name does not.
@@ -162,7 +225,7 @@ class ProviderCreate(_ProviderRules):
         alias="register",
         description="Keep a SIP registration at the carrier (needs credentials)",
     )
-    register_expires: int = Field(
+    register_expires: JsonInt = Field(
         default=REGISTER_EXPIRES_DEFAULT,
         ge=REGISTER_EXPIRES_MIN,
         le=REGISTER_EXPIRES_MAX,
@@ -182,23 +245,23 @@ class ProviderUpdate(_ProviderRules):
     """Body of PUT /providers/{id}: fields given replace the stored ones, absent ones stay."""
 
     type: Literal["sip"] | None = None
-    hostname: str | None = None
-    name: str | None = Field(default=None, max_length=MAX_TEXT)
-    detail: str | None = Field(default=None, max_length=MAX_DETAIL)
-    tech_prefix: str | None = None
-    tech_postfix: str | None = None
-    tech_headers: dict[str, str] | None = None
+    hostname: str | None = Field(default=None, json_schema_extra=HOSTNAME_SCHEMA)
+    name: str | None = Field(default=None, max_length=MAX_TEXT, json_schema_extra=NO_NUL)
+    detail: str | None = Field(default=None, max_length=MAX_DETAIL, json_schema_extra=NO_NUL)
+    tech_prefix: str | None = Field(default=None, json_schema_extra=AFFIX_SCHEMA)
+    tech_postfix: str | None = Field(default=None, json_schema_extra=AFFIX_SCHEMA)
+    tech_headers: dict[str, str] | None = Field(default=None, json_schema_extra=TECH_HEADERS_SCHEMA)
     transport: Transport | None = None
-    auth_username: str | None = None
+    auth_username: str | None = Field(default=None, json_schema_extra=CREDENTIAL_SCHEMA)
     auth_password: SecretStr | None = Field(
         default=None,
         description="Absent: the stored password stays; empty string: it is removed",
-        json_schema_extra={"writeOnly": True, "format": "password"},
+        json_schema_extra=PASSWORD_SCHEMA,
     )
     register_: bool | None = Field(default=None, alias="register")
-    register_expires: int | None = Field(
-        default=None, ge=REGISTER_EXPIRES_MIN, le=REGISTER_EXPIRES_MAX
-    )
+    register_expires: (
+        Annotated[JsonInt, Field(ge=REGISTER_EXPIRES_MIN, le=REGISTER_EXPIRES_MAX)] | None
+    ) = None
 
     @field_validator("register_")
     @classmethod

@@ -8,17 +8,21 @@ ordered provider candidates the call-manager tries one after another.
 from __future__ import annotations
 
 import re
-import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.contracts.nulls import NullText
-from shared.contracts.providers import MAX_DETAIL, MAX_TEXT, HealthStatus, Transport
+from shared.contracts.nulls import JsonInt, NullText
+from shared.contracts.providers import MAX_DETAIL, MAX_TEXT, NO_NUL, HealthStatus, Transport
+from shared.ids import UUID_SCHEMA, canonical_uuid
 
 # `all`, or `+` and 1 to 8 digits: a country code (`+1`, `+82`) or a longer prefix (`+1212`).
 TARGET_ALL = "all"
 TARGET_RE = re.compile(r"^(all|\+[0-9]{1,8})$")
+TARGET_SCHEMA: dict[str, Any] = {
+    "pattern": TARGET_RE.pattern,
+    "not": {"type": "string", "pattern": "\\n"},
+}
 MAX_PREFIX_DIGITS = 8
 # An E.164 number as dial-route resolution accepts it.
 NUMBER_RE = re.compile(r"^\+[0-9]{7,15}$")
@@ -29,16 +33,8 @@ PRIORITY_MAX = 2**31 - 1
 DialrouteGroup = Literal["customer_prefix", "customer_all", "default_prefix", "default_all"]
 
 
-def canonical_uuid(value: str) -> str:
-    """The lowercase hyphenated form, so one customer never has two spellings."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise ValueError("must be a UUID") from None
-
-
 def target_problem(value: str) -> str | None:
-    if TARGET_RE.match(value):
+    if TARGET_RE.fullmatch(value):
         return None
     return "must be `all` or `+` followed by 1 to 8 digits (e.g. +1, +44, +1212)"
 
@@ -84,17 +80,22 @@ class RouteCreate(_RouteRules):
     customer_id: str | None = Field(
         default=None,
         description="Owner of the route; omitted means the system default routes' customer",
+        json_schema_extra=UUID_SCHEMA,
     )
-    provider_id: str = Field(description="An existing, undeleted provider")
+    provider_id: str = Field(
+        description="An existing, undeleted provider (404 PROVIDER_NOT_FOUND otherwise)",
+        json_schema_extra=UUID_SCHEMA,
+    )
     target: str = Field(
         description="`all`, or `+` and 1 to 8 digits: country code or longer prefix",
         examples=["+1", "+1212", "all"],
+        json_schema_extra=TARGET_SCHEMA,
     )
-    priority: int = Field(
+    priority: JsonInt = Field(
         default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX, description="Lower is tried first"
     )
-    name: NullText = Field(default="", max_length=MAX_TEXT)
-    detail: NullText = Field(default="", max_length=MAX_DETAIL)
+    name: NullText = Field(default="", max_length=MAX_TEXT, json_schema_extra=NO_NUL)
+    detail: NullText = Field(default="", max_length=MAX_DETAIL, json_schema_extra=NO_NUL)
 
 
 class RouteUpdate(_RouteRules):
@@ -104,11 +105,11 @@ class RouteUpdate(_RouteRules):
     fields, so a client may PUT back what it read.
     """
 
-    provider_id: str | None = None
-    target: str | None = None
-    priority: int | None = Field(default=None, ge=PRIORITY_MIN, le=PRIORITY_MAX)
-    name: str | None = Field(default=None, max_length=MAX_TEXT)
-    detail: str | None = Field(default=None, max_length=MAX_DETAIL)
+    provider_id: str | None = Field(default=None, json_schema_extra=UUID_SCHEMA)
+    target: str | None = Field(default=None, json_schema_extra=TARGET_SCHEMA)
+    priority: Annotated[JsonInt, Field(ge=PRIORITY_MIN, le=PRIORITY_MAX)] | None = None
+    name: str | None = Field(default=None, max_length=MAX_TEXT, json_schema_extra=NO_NUL)
+    detail: str | None = Field(default=None, max_length=MAX_DETAIL, json_schema_extra=NO_NUL)
 
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -150,7 +151,7 @@ class DialrouteQuery(BaseModel):
     @field_validator("target")
     @classmethod
     def _number(cls, value: str) -> str:
-        if not NUMBER_RE.match(value):
+        if not NUMBER_RE.fullmatch(value):
             raise ValueError("must be an E.164 number: + followed by 7 to 15 digits")
         return value
 

@@ -11,9 +11,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from shared.contracts.nulls import NullText
-from shared.contracts.providers import MAX_DETAIL, MAX_TEXT
+from shared.contracts.providers import MAX_DETAIL, MAX_TEXT, NO_NUL
 
 SUPPORTED_CARRIERS: tuple[str, ...] = ("telnyx",)
+ASCII_SPACE = " \t\n\r\f\v"
 MAX_API_KEY = 512
 
 
@@ -29,13 +30,17 @@ class SetupCredentials(BaseModel):
     api_key: SecretStr = Field(
         description="The carrier's API key. Used for this request only: never stored, "
         "logged or returned.",
-        json_schema_extra={"writeOnly": True},
+        json_schema_extra={
+            "writeOnly": True,
+            "pattern": f"^[!-~]{{1,{MAX_API_KEY}}}$",
+            "not": {"type": "string", "pattern": "\\n"},
+        },
     )
 
     @field_validator("api_key")
     @classmethod
     def _api_key(cls, value: SecretStr) -> SecretStr:
-        key = value.get_secret_value().strip()
+        key = value.get_secret_value()
         if not key:
             raise ValueError("must not be empty")
         if len(key) > MAX_API_KEY:
@@ -43,7 +48,7 @@ class SetupCredentials(BaseModel):
         # It goes into an HTTP header: printable ASCII without spaces only.
         if any(not 0x21 <= ord(ch) <= 0x7E for ch in key):
             raise ValueError("must be printable ASCII without spaces")
-        return SecretStr(key)
+        return value
 
 
 class ProviderSetupRequest(BaseModel):
@@ -55,14 +60,18 @@ class ProviderSetupRequest(BaseModel):
         description="The carrier whose API creates the SIP trunk.",
         json_schema_extra={"enum": list(SUPPORTED_CARRIERS)},
     )
-    name: str = Field(max_length=MAX_TEXT, description="Name of the provider to create")
-    detail: NullText = Field(default="", max_length=MAX_DETAIL)
+    name: str = Field(
+        max_length=MAX_TEXT,
+        description="Name of the provider to create (not blank)",
+        json_schema_extra={"pattern": "[^ \\t\\n\\r\\f\\v]", **NO_NUL},
+    )
+    detail: NullText = Field(default="", max_length=MAX_DETAIL, json_schema_extra=NO_NUL)
     credentials: SetupCredentials
 
     @field_validator("carrier")
     @classmethod
     def _carrier(cls, value: str) -> str:
-        carrier = value.strip().lower()
+        carrier = value
         if not carrier:
             raise ValueError("must not be empty")
         if carrier not in SUPPORTED_CARRIERS:
@@ -75,7 +84,8 @@ class ProviderSetupRequest(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        name = _no_nul(value).strip()
+        # ASCII white space only: the same set the document's pattern names in every dialect.
+        name = _no_nul(value).strip(ASCII_SPACE)
         if not name:
             raise ValueError("must not be empty")
         return name

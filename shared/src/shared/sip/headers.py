@@ -65,3 +65,32 @@ def header_value_problem(value: str) -> str | None:
     if any(ch in value for ch in FORBIDDEN_VALUE_CHARS):
         return "header value must not contain CR, LF or NUL"
     return None
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+# The rules above as JSON Schema, for the API document's `tech_headers`.
+HEADER_NAME_SCHEMA: dict[str, object] = {
+    "pattern": r"^[A-Za-z0-9\-.!%*_+`'~]+$",
+    "not": {
+        "type": "string",
+        "anyOf": [
+            {
+                "pattern": "^(?:"
+                + "|".join(_any_case(name) for name in sorted(RESERVED_HEADERS))
+                + "|"
+                + _any_case("content-")
+                + ".*)$"
+            },
+            # `$` also matches before a final line break in some regex dialects: say it.
+            {"pattern": "\\n"},
+        ],
+    },
+}
+HEADER_VALUE_SCHEMA: dict[str, object] = {
+    "type": "string",
+    "maxLength": MAX_VALUE_LENGTH,
+    "not": {"type": "string", "pattern": "[\\r\\n\\x00]"},
+}

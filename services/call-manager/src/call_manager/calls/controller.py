@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
+from shared.ids import NIL_UUID
 
 from call_manager import provider_stats as stats
 from call_manager.calls import states
@@ -37,7 +38,6 @@ from call_manager.dialing.leg import (
 )
 
 log = structlog.get_logger("call.controller")
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from call_manager.dialing.leg import InviteSpec
+from shared.ids import NIL_UUID
 
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
+from call_manager.dialing.leg import InviteSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class Candidates:
 
     items: tuple[DialCandidate, ...] = ()
     problem: str = ""
-    # True when the emptiness is "no dial route matched" (a 400 NO_ROUTE for POST /calls).
+    # True when the emptiness is "no dial route matched" (a 422 NO_ROUTE for POST /calls).
     no_route: bool = False
 
     @property

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from shared.pagination import parse_page_size, parse_page_token
+from shared.requests import path_uuid
 from shared.rpc import RpcContext
 
-from call_manager.handlers.common import caller_customer, path_uuid
+from call_manager.handlers.common import caller_customer
 from call_manager.services.calls import CallService
 
 

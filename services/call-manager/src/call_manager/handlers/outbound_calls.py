@@ -2,16 +2,17 @@
 
 Body: the CallCreate fields plus `customer_id` (required; the gateway sets it from the
 caller's identity) and optional `idempotency_key`. Reply: CallCreateResult
-`{"calls": [Call], "groupcalls": [Groupcall]}`; 400 NO_ROUTE when a number has no route.
+`{"calls": [Call], "groupcalls": [Groupcall]}`; 422 NO_ROUTE when a number has no route.
 """
 
 from __future__ import annotations
 
 from shared.contracts.calls import CallCreate
 from shared.contracts.validation import parse_body
+from shared.requests import new_id
 from shared.rpc import Reply, RpcContext
 
-from call_manager.handlers.common import create_customer, idempotency_key, new_id
+from call_manager.handlers.common import create_customer, idempotency_key
 from call_manager.services.outbound_calls import OutboundCallService
 
 

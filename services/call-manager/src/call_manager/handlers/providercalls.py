@@ -11,16 +11,10 @@ from typing import Any
 from shared.contracts.calls import ProviderCallCreate
 from shared.contracts.validation import parse_body
 from shared.pagination import parse_page_size, parse_page_token
+from shared.requests import new_id, optional_uuid, path_uuid
 from shared.rpc import Reply, RpcContext
 
-from call_manager.handlers.common import (
-    caller_customer,
-    create_customer,
-    idempotency_key,
-    new_id,
-    optional_uuid,
-    path_uuid,
-)
+from call_manager.handlers.common import caller_customer, create_customer, idempotency_key
 from call_manager.services.providercalls import ProviderCallService
 
 

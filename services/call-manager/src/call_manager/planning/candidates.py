@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from call_manager.dialing.candidates import NIL_UUID, Candidates, DialCandidate
+from shared.ids import NIL_UUID
+
+from call_manager.dialing.candidates import Candidates, DialCandidate
 from call_manager.dialing.invite import InviteError, ProviderRoute, build_invite
 from call_manager.dialing.leg import InviteSpec
 from call_manager.planning.template import CallTemplate

@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from shared.contracts.calls import Address
+from shared.ids import NIL_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from call_manager.dialing.candidates import NIL_UUID, Candidates
+from call_manager.dialing.candidates import Candidates
 from call_manager.models import call_wire, groupcall_wire
 from call_manager.planning.template import CallTemplate, child_id
 from call_manager.repositories.calls import CallRepository

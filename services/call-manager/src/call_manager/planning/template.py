@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.ids import NIL_UUID
 from shared.timefmt import utcnow
 
 from call_manager.calls import states
 from call_manager.calls.attempts import Attempt
-from call_manager.dialing.candidates import NIL_UUID, Candidates
+from call_manager.dialing.candidates import Candidates
 
 
 def child_id(parent_id: str, label: str) -> str:

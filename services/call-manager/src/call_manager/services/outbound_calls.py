@@ -8,7 +8,7 @@ routes instead of one forced provider.
 - A sip address (`user@host`) has no number to route by: it is dialed directly at its host
   (RFC 3263 on the host), with one candidate and no provider (provider_id nil).
 - All or nothing: when any tel/sip destination cannot be dialed nothing is created, and the
-  answer says why: 400 NO_ROUTE when a number has no route, else 422
+  answer says why: 422 NO_ROUTE when a number has no route, else 422
   DESTINATION_NOT_DIALABLE. So a replay (a redelivered request, or a retry with the same
   Idempotency-Key) can rebuild the first answer from the ids alone. Addresses inside an
   agent or extension without a route become calls that fail at once, as a ProviderCall's
@@ -24,10 +24,11 @@ from typing import Any
 from shared.contracts.calls import CallCreate
 from shared.contracts.routes import Dialroute
 from shared.errors import AppError, ErrorStatus
+from shared.ids import NIL_UUID
 from shared.timefmt import utcnow
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from call_manager.dialing.candidates import NIL_UUID, Candidates, DialCandidate
+from call_manager.dialing.candidates import Candidates, DialCandidate
 from call_manager.dialing.invite import InviteError, ProviderRoute
 from call_manager.events import add_events
 from call_manager.live.registry import LiveCalls
@@ -70,7 +71,7 @@ def _refusal(plan: CallPlan) -> AppError:
             str(f["destination"]["target"]) for f in plan.failed if f["index"] in plan.unrouted
         )
         return AppError(
-            ErrorStatus.INVALID_ARGUMENT,
+            ErrorStatus.UNPROCESSABLE,
             "NO_ROUTE",
             f"no route for {targets}: neither your routes nor the default routes have a "
             "matching prefix or `all` route to an active provider; nothing was dialed",

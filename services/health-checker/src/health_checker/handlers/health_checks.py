@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from shared.pagination import parse_page_size, parse_page_token
+from shared.requests import path_uuid
 from shared.rpc import RpcContext
 
-from health_checker.handlers.common import path_uuid
 from health_checker.services.history import HistoryService
 
 

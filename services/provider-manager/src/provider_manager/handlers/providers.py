@@ -7,9 +7,9 @@ from typing import Any
 from shared.contracts.providers import ProviderCreate, ProviderUpdate
 from shared.contracts.validation import parse_body
 from shared.pagination import parse_page_size, parse_page_token
+from shared.requests import new_id, path_uuid
 from shared.rpc import Reply, RpcContext
 
-from provider_manager.handlers.common import new_id, path_uuid
 from provider_manager.services.providers import ProviderService
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.contracts.routes import RouteCreate, RouteUpdate, canonical_uuid
+from shared.contracts.routes import RouteCreate, RouteUpdate
 from shared.contracts.validation import parse_body
 from shared.errors import invalid_argument
+from shared.ids import canonical_uuid
 from shared.pagination import parse_page_size, parse_page_token
+from shared.requests import new_id, path_uuid
 from shared.rpc import Reply, RpcContext
 
-from provider_manager.handlers.common import new_id, path_uuid
 from provider_manager.services.routes import RouteService
 
 

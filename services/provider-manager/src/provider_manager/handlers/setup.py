@@ -7,10 +7,10 @@ from typing import Any
 from shared.contracts.setup import ProviderSetupRequest
 from shared.contracts.validation import parse_body
 from shared.pagination import parse_page_size, parse_page_token
+from shared.requests import new_id, path_uuid
 from shared.rpc import Reply, RpcContext
 
 from provider_manager.carrier_setup.service import SetupService
-from provider_manager.handlers.common import new_id, path_uuid
 
 
 class SetupHandlers:

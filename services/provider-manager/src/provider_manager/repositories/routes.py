@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import invalid_argument, not_found
+from shared.errors import AppError, ErrorStatus, not_found
 from shared.pagination import PageCursor, keyset_page
 from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -36,10 +36,12 @@ class RouteRepository:
             )
         ).first()
         if found is None:
-            raise invalid_argument(
-                "provider_id",
-                f"provider {provider_id} does not exist or is deleted",
-                reason="PROVIDER_NOT_FOUND",
+            # 404, not 400: the request is well formed; what it names does not exist.
+            raise AppError(
+                ErrorStatus.NOT_FOUND,
+                "PROVIDER_NOT_FOUND",
+                f"provider_id: provider {provider_id} does not exist or is deleted",
+                {"field": "provider_id"},
             )
 
     async def insert(self, route_id: str, values: dict[str, Any]) -> tuple[RowMapping, bool]:
