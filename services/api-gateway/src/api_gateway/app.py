@@ -13,6 +13,7 @@ from shared.rpc import RpcClient
 from shared.runtime import ServiceApp
 
 from api_gateway.accounts import AccountStore
+from api_gateway.asyncapi import build_asyncapi
 from api_gateway.auth import Authenticator, TokenIssuer
 from api_gateway.console.feed import EventFeed
 from api_gateway.console.routes import add_console
@@ -67,6 +68,12 @@ def create_app(
         return web.json_response(document)
 
     app.router.add_get("/openapi.json", openapi)
+    events_document = build_asyncapi(settings.event_exchange)
+
+    async def asyncapi(_: web.Request) -> web.Response:
+        return web.json_response(events_document)
+
+    app.router.add_get("/asyncapi.json", asyncapi)
     return app
 
 

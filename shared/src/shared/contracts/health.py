@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.providers import Provider
+
 # What a probe can conclude; `unknown` is provider-manager's state before any result.
 ProbeStatus = Literal["healthy", "unhealthy"]
 
@@ -61,3 +63,14 @@ class HealthCheckList(BaseModel):
 
     result: list[HealthCheck]
     next_page_token: str
+
+
+class ProviderHealthChanged(BaseModel):
+    """Data of the `provider_health_changed` event: a provider's health_status changed."""
+
+    provider_id: str
+    hostname: str = Field(description="The hostname the deciding probe was sent to")
+    old_status: Literal["unknown", "healthy", "unhealthy"]
+    new_status: Literal["unknown", "healthy", "unhealthy"]
+    checked_at: str | None = Field(description="When the deciding probe concluded (UTC)")
+    provider: Provider = Field(description="The provider after the change")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,9 +31,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from shared.events.envelope import Event
+from shared.contracts.events import CATALOG
 from shared.logging import current_request_id
 from shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
+from shared.timefmt import render, utcnow
 
 log = structlog.get_logger("outbox")
 
@@ -63,35 +65,40 @@ def processed_events_table(metadata: MetaData, schema: str) -> Table:
 
 async def add_event(
     session: AsyncSession, table: Table, publisher: str, event_type: str, data: Any
-) -> Event:
-    """Queue an event in the caller's transaction; it is published after commit."""
-    event = Event(type=event_type, publisher=publisher, request_id=current_request_id(), data=data)
-    # Values as parameters of a plain insert(): one cached compiled statement per table.
-    await session.execute(
-        table.insert(),
-        {"id": event.id, "type": event.type, "payload": event.model_dump(mode="json")},
-    )
-    return event
+) -> None:
+    """Queue one event in the caller's transaction; it is published after commit."""
+    await add_events(session, table, publisher, [(event_type, data)])
 
 
 async def add_events(
     session: AsyncSession, table: Table, publisher: str, items: Sequence[tuple[str, Any]]
-) -> list[Event]:
-    """Queue many events (type, data) in the caller's transaction with one INSERT."""
+) -> None:
+    """Queue events (type, data) in the caller's transaction with one INSERT.
+
+    Every type must be declared for `publisher` in shared.contracts.events (UnknownEvent
+    otherwise), which is what keeps /asyncapi.json complete. The envelope is built as a
+    plain dict with the Event model's fields: a create writes hundreds, and building models
+    for them showed up in profiles.
+    """
+    if not items:
+        return
     request_id = current_request_id()
-    events = [
-        Event(type=event_type, publisher=publisher, request_id=request_id, data=data)
-        for event_type, data in items
-    ]
-    if events:
-        await session.execute(
-            table.insert(),
-            [
-                {"id": e.id, "type": e.type, "payload": json.loads(e.model_dump_json())}
-                for e in events
-            ],
-        )
-    return events
+    stamp = render(utcnow())
+    rows = []
+    for event_type, data in items:
+        CATALOG.check(publisher, event_type)
+        event_id = str(uuid.uuid4())
+        payload = {
+            "id": event_id,
+            "type": event_type,
+            "publisher": publisher,
+            "timestamp": stamp,
+            "request_id": request_id,
+            "data_type": "application/json",
+            "data": data,
+        }
+        rows.append({"id": event_id, "type": event_type, "payload": payload})
+    await session.execute(table.insert(), rows)
 
 
 class OutboxRelay:
