@@ -8,6 +8,7 @@ from pathlib import Path
 
 import structlog
 from aiohttp import web
+from shared.clients import HealthCheckerClient, ProviderManagerClient
 from shared.errors import AppError, ErrorStatus
 from shared.rpc import RpcClient
 from shared.runtime import ServiceApp
@@ -18,7 +19,16 @@ from api_gateway.auth import Authenticator, TokenIssuer
 from api_gateway.console.feed import EventFeed
 from api_gateway.console.routes import add_console
 from api_gateway.console.security import cookie_origin_check
-from api_gateway.keys import ACCOUNTS, AUTHENTICATOR, ISSUER, RPC, SETTINGS, THROTTLE
+from api_gateway.keys import (
+    ACCOUNTS,
+    AUTHENTICATOR,
+    HEALTH_CHECKER,
+    ISSUER,
+    PROVIDER_MANAGER,
+    RPC,
+    SETTINGS,
+    THROTTLE,
+)
 from api_gateway.middlewares import request_context
 from api_gateway.openapi import build_openapi
 from api_gateway.password_pool import PasswordPool
@@ -49,6 +59,8 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[RPC] = rpc
+    app[PROVIDER_MANAGER] = ProviderManagerClient(rpc, settings.request_queue("provider-manager"))
+    app[HEALTH_CHECKER] = HealthCheckerClient(rpc, settings.request_queue("health-checker"))
     app[ACCOUNTS] = accounts
     app[ISSUER] = issuer
     app[AUTHENTICATOR] = Authenticator(issuer, accounts, settings.identity_cache_seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from shared.clients import HealthCheckerClient, ProviderManagerClient
 from shared.rpc import RpcClient
 
 from api_gateway.accounts import AccountStore
@@ -11,6 +12,8 @@ from api_gateway.settings import Settings
 from api_gateway.throttle import LoginThrottle
 
 RPC = web.AppKey("rpc", RpcClient)
+PROVIDER_MANAGER = web.AppKey("provider_manager", ProviderManagerClient)
+HEALTH_CHECKER = web.AppKey("health_checker", HealthCheckerClient)
 SETTINGS = web.AppKey("settings", Settings)
 ACCOUNTS = web.AppKey("accounts", AccountStore)
 ISSUER = web.AppKey("issuer", TokenIssuer)

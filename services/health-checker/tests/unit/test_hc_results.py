@@ -99,3 +99,19 @@ def test_the_writeback_body_names_the_probed_hostname_and_time() -> None:
 async def _written(consumer: Consumer, batches: int) -> None:
     while len(consumer.batches) < batches:  # noqa: ASYNC110 - bounded by wait_for
         await asyncio.sleep(0.005)
+
+
+async def test_stop_does_not_wait_for_a_reply_that_never_comes() -> None:
+    """provider-manager stopped holding our write-back: stop gives up after its budget
+    instead of waiting the RPC deadline (make run kills what is not down within 10 s)."""
+    hung = Consumer(delay=3600)
+    local = Consumer()
+    writer = ResultWriter([local, hung], batch_size=10, flush_interval=0.05)
+    writer.start()
+    writer.add(checked("p1"))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.wait_for(writer.stop(budget=0.2), 5.0)
+    assert loop.time() - started < 5.0
+    assert hung.batches == []  # the hung write was cancelled, not completed
+    assert writer.pending == 0

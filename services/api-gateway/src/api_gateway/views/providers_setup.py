@@ -13,17 +13,13 @@ from shared.contracts.validation import parse_body
 
 from api_gateway.accounts import Identity
 from api_gateway.http import read_json, reply
-from api_gateway.keys import RPC, SETTINGS
+from api_gateway.keys import PROVIDER_MANAGER
 
-SERVICE = "provider-manager"
 SETUP_RPC_TIMEOUT = 30.0
 
 
 async def setup_provider(request: web.Request, _: Identity) -> web.StreamResponse:
     body = await read_json(request)
     parse_body(ProviderSetupRequest, body)  # fail fast; provider-manager applies the same rules
-    queue = request.app[SETTINGS].request_queue(SERVICE)
-    data = await request.app[RPC].request(
-        queue, "POST", "/v1/providers/setup", body, timeout=SETUP_RPC_TIMEOUT
-    )
-    return reply(data)
+    client = request.app[PROVIDER_MANAGER]
+    return reply(await client.setup_provider(body, timeout=SETUP_RPC_TIMEOUT))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import structlog
+from shared.clients import ProviderManagerClient
 from shared.errors import AppError, ErrorStatus
 from shared.rpc import RpcClient
 from shared.sip.digest import Credentials
@@ -23,9 +24,7 @@ CACHE_MAX = 1024
 
 class CredentialLookup:
     def __init__(self, rpc: RpcClient, queue: str, timeout: float = 3.0) -> None:
-        self._rpc = rpc
-        self._queue = queue
-        self._timeout = timeout
+        self._provider_manager = ProviderManagerClient(rpc, queue, timeout)
         self._cache: dict[str, tuple[float, Credentials | None]] = {}
 
     async def get(self, provider_id: str) -> Credentials | None:
@@ -36,12 +35,7 @@ class CredentialLookup:
         if cached is not None and cached[0] > now:
             return cached[1]
         try:
-            reply = await self._rpc.request(
-                self._queue,
-                "GET",
-                f"/v1/providers/{provider_id}/credentials",
-                timeout=self._timeout,
-            )
+            reply = await self._provider_manager.provider_credentials(provider_id)
         except AppError as err:
             if err.status is not ErrorStatus.NOT_FOUND:
                 raise

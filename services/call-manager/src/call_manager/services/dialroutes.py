@@ -7,8 +7,7 @@ GET /v1/dialroutes?customer_id=<uuid>&target=%2B<E.164>
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
+from shared.clients import ProviderManagerClient
 from shared.contracts.routes import Dialroute, DialrouteList
 from shared.errors import AppError, ErrorStatus
 from shared.rpc import RpcClient
@@ -20,16 +19,13 @@ class NoRoute(Exception):
 
 class DialrouteLookup:
     def __init__(self, rpc: RpcClient, queue: str, timeout: float = 3.0) -> None:
-        self._rpc = rpc
-        self._queue = queue
-        self._timeout = timeout
+        self._provider_manager = ProviderManagerClient(rpc, queue, timeout)
 
     async def resolve(self, customer_id: str, number: str) -> list[Dialroute]:
         """The candidates in try order; NoRoute when there are none. Other failures
         (provider-manager down, a timeout) raise their AppError: the create fails."""
-        uri = "/v1/dialroutes?" + urlencode({"customer_id": customer_id, "target": number})
         try:
-            found = await self._rpc.request(self._queue, "GET", uri, timeout=self._timeout)
+            found = await self._provider_manager.dialroutes(customer_id, number)
         except AppError as err:
             if err.status is ErrorStatus.NOT_FOUND and err.reason == "NO_ROUTE":
                 raise NoRoute(err.message) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.clients import ProviderManagerClient
 from shared.errors import AppError, ErrorStatus, not_found
 from shared.rpc import RpcClient
 from shared.timefmt import NEVER
@@ -15,16 +16,12 @@ def provider_not_found(provider_id: str) -> AppError:
 
 class ProviderLookup:
     def __init__(self, rpc: RpcClient, queue: str, timeout: float = 3.0) -> None:
-        self._rpc = rpc
-        self._queue = queue
-        self._timeout = timeout
+        self._provider_manager = ProviderManagerClient(rpc, queue, timeout)
 
     async def get_active(self, provider_id: str) -> dict[str, Any]:
         """The provider record; 404 when it does not exist or was deleted."""
         try:
-            provider = await self._rpc.request(
-                self._queue, "GET", f"/v1/providers/{provider_id}", timeout=self._timeout
-            )
+            provider = await self._provider_manager.get_provider(provider_id)
         except AppError as err:
             if err.status is ErrorStatus.NOT_FOUND:
                 raise provider_not_found(provider_id) from None

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
 import structlog
+from shared.clients import ProviderManagerClient
 from shared.events import Event
 from shared.rpc import RpcClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -66,13 +66,11 @@ class ProviderCatalog:
         on_registrations: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
-        self._rpc = rpc
-        self._queue = provider_queue
+        self._provider_manager = ProviderManagerClient(rpc, provider_queue, rpc_timeout)
         self._trigger = trigger
         self._failures = failures
         self._replica = replica
         self.resync_interval = resync_interval
-        self._rpc_timeout = rpc_timeout
         self._on_registrations = on_registrations
         self._task: asyncio.Task[None] | None = None
         self._need_resync = False
@@ -135,10 +133,7 @@ class ProviderCatalog:
         due = 0
         token = ""
         while True:
-            query = urlencode({"page_size": PAGE_SIZE, "page_token": token})
-            page = await self._rpc.request(
-                self._queue, "GET", f"/v1/providers?{query}", timeout=self._rpc_timeout
-            )
+            page = await self._provider_manager.list_providers(str(PAGE_SIZE), token)
             records, usable = _page_records(page)
             complete = complete and usable
             seen += [r.provider_id for r in records]
@@ -147,7 +142,8 @@ class ProviderCatalog:
                 due += len(await TargetRepository(session).upsert(active))
                 await RegistrationRepository(session).apply(active)
             token = str(page.get("next_page_token") or "")
-            if not token:
+            # Every non-empty page carries a token; a short page is the last one.
+            if not token or len(page.get("result") or []) < PAGE_SIZE:
                 break
         # An unreadable record could be any provider: then delete nothing this time.
         removed = await self._remove_unseen(seen, listed_from) if complete else []

@@ -19,6 +19,8 @@ from health_checker.records import CheckedTarget
 log = structlog.get_logger("health.results")
 
 BatchConsumer = Callable[[Sequence[CheckedTarget]], Awaitable[None]]
+# Longest a stop waits for the last results to be written.
+STOP_BUDGET = 2.0
 
 
 class ResultWriter:
@@ -43,12 +45,26 @@ class ResultWriter:
     def start(self) -> None:
         self._timer = asyncio.create_task(self._tick(), name="health-results-timer")
 
-    async def stop(self) -> None:
+    async def stop(self, budget: float = STOP_BUDGET) -> None:
+        """Write what is left, for at most `budget` seconds.
+
+        A write-back whose reply never comes (provider-manager stopped with our request in
+        hand, as happens when the whole platform stops at once) would otherwise hold the stop
+        for the whole RPC deadline, and `make run` kills what is not down within 10 s. What is
+        dropped here is probed again next round."""
         if self._timer is not None:
             self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timer
-        await self.flush()
+        try:
+            async with asyncio.timeout(budget):
+                await self.flush()
+        except TimeoutError:
+            left = list(self._writes)
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+            log.warning("results_dropped_at_stop", batches=len(left), budget=budget)
 
     def add(self, result: CheckedTarget) -> None:
         self._buffer.append(result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import structlog
+from shared.clients import ProviderManagerClient
 from shared.errors import AppError
 from shared.rpc import RpcClient
 from shared.timefmt import render
@@ -13,8 +14,6 @@ from health_checker.metrics import WRITEBACK_RESULTS, WRITEBACKS
 from health_checker.records import CheckedTarget
 
 log = structlog.get_logger("health.writeback")
-
-HEALTH_URI = "/v1/providers/health"
 
 
 def writeback_body(batch: Sequence[CheckedTarget]) -> dict[str, object]:
@@ -33,15 +32,11 @@ def writeback_body(batch: Sequence[CheckedTarget]) -> dict[str, object]:
 
 class ProviderHealthWriteBack:
     def __init__(self, rpc: RpcClient, queue: str, timeout: float) -> None:
-        self._rpc = rpc
-        self._queue = queue
-        self._timeout = timeout
+        self._provider_manager = ProviderManagerClient(rpc, queue, timeout)
 
     async def __call__(self, batch: Sequence[CheckedTarget]) -> None:
         try:
-            reply = await self._rpc.request(
-                self._queue, "POST", HEALTH_URI, writeback_body(batch), timeout=self._timeout
-            )
+            reply = await self._provider_manager.apply_health(writeback_body(batch))
         except AppError as err:
             # provider-manager keeps the previous status; the next round sends fresh results.
             WRITEBACKS.labels("failed").inc()
