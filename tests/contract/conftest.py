@@ -29,6 +29,7 @@ from tests.calls.conftest import CALL_MANAGER_ENV, Directory
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET
 from tests.fakes.telnyx_fake import FakeTelnyx
 from tests.setup.conftest import FAST_SETUP
+from tests.support.gateway_env import UNTHROTTLED_LOGIN
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +50,8 @@ async def contract_env(platform_env: dict[str, Any]) -> AsyncIterator[dict[str, 
             "ADMIN_USERNAME": ADMIN_USERNAME,
             "ADMIN_PASSWORD": ADMIN_PASSWORD,
             "JWT_SECRET": JWT_SECRET,
+            # schemathesis fails logins on purpose: it must not lock out the run's logins.
+            **UNTHROTTLED_LOGIN,
         }
 
 
