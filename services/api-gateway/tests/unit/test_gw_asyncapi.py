@@ -69,19 +69,40 @@ def _emitted_literals(path: Path) -> set[str]:
     """Event types written as literals where code emits events: add_event(..., "type", ...),
     ("type", data) pairs, and the event argument of call-manager's groupcall updates."""
     tree = ast.parse(path.read_text())
+    # Module constants (REGISTRATION_CHANGED = "provider_registration_changed") count too.
+    constants = {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+    def text(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name):
+            return constants.get(node.id)
+        return None
+
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-            args = [a for a in node.args if isinstance(a, ast.Constant)]
             if name in {"add_event", "_update"}:
-                found |= {a.value for a in args if isinstance(a.value, str) and "_" in a.value}
+                found |= {w for a in node.args if (w := text(a)) is not None and "_" in w}
         elif isinstance(node, ast.Tuple) and len(node.elts) == 2:
-            first = node.elts[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                word = first.value
-                if word.split("_")[0] in {"provider", "route", "providercall", "call", "groupcall"}:
-                    found.add(word)
+            word = text(node.elts[0])
+            if word and word.split("_")[0] in {
+                "provider",
+                "route",
+                "providercall",
+                "call",
+                "groupcall",
+            }:
+                found.add(word)
     return found
 
 
@@ -93,7 +114,13 @@ def test_every_event_type_in_the_code_is_declared() -> None:
     ]
     assert emitting
     literals = set().union(*(_emitted_literals(path) for path in emitting))
-    assert {"provider_created", "call_created", "groupcall_hangingup"} <= literals
+    assert {
+        "provider_created",
+        "call_created",
+        "groupcall_hangingup",
+        "provider_health_changed",
+        "provider_registration_changed",
+    } <= literals
     undeclared = {word for word in literals if word not in CATALOG}
     # Pairs that are not events (e.g. ("call_id", value)) are not event-shaped verbs.
     undeclared = {w for w in undeclared if not w.endswith(("_id", "_ids", "_count"))}

@@ -68,6 +68,11 @@ class ProviderManagerClient:
         result: Wire = await self._request("POST", "/v1/providers/health", body, timeout)
         return result
 
+    async def apply_registrations(self, body: Wire) -> Wire:
+        """POST /v1/providers/registrations: registration outcomes from the registrar."""
+        result: Wire = await self._request("POST", "/v1/providers/registrations", body)
+        return result
+
     # routes
     async def list_routes(
         self, page_size: str | None, page_token: str | None, customer_id: str | None

@@ -12,14 +12,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.contracts.calls import Call, Groupcall, ProviderCall
 from shared.contracts.health import ProviderHealthChanged
-from shared.contracts.providers import Provider
+from shared.contracts.providers import Provider, RegistrationStatus
 from shared.contracts.routes import Route
 
 PROVIDER_MANAGER = "provider-manager"
+
+
+class ProviderRegistrationChanged(BaseModel):
+    """Data of `provider_registration_changed`: a provider's registration_status changed."""
+
+    provider_id: str
+    hostname: str
+    old_status: RegistrationStatus
+    new_status: RegistrationStatus
+    reason: str = Field(description="Why the last attempt failed, or its last answer")
+    changed_at: str | None = Field(description="When the status changed (UTC)")
+    provider: Provider = Field(description="The provider after the change")
+
+
 CALL_MANAGER = "call-manager"
 
 
@@ -73,6 +87,12 @@ _declare(
     PROVIDER_MANAGER,
     ProviderHealthChanged,
     "A health check result changed a provider's health_status",
+)
+_declare(
+    "provider_registration_changed",
+    PROVIDER_MANAGER,
+    ProviderRegistrationChanged,
+    "A provider's SIP registration at its carrier changed status",
 )
 _declare("providercall_created", CALL_MANAGER, ProviderCall, "A ProviderCall was created")
 _declare("providercall_deleted", CALL_MANAGER, ProviderCall, "A ProviderCall was soft-deleted")
@@ -144,6 +164,15 @@ _EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "new_status": "healthy",
         "checked_at": _STAMP,
         "provider": _PROVIDER,
+    },
+    ProviderRegistrationChanged: {
+        "provider_id": _PROVIDER["id"],
+        "hostname": _PROVIDER["hostname"],
+        "old_status": "unregistered",
+        "new_status": "registered",
+        "reason": "200 OK",
+        "changed_at": _STAMP,
+        "provider": {**_PROVIDER, "register": True, "registration_status": "registered"},
     },
     ProviderCall: {
         "id": _PROVIDERCALL_ID,

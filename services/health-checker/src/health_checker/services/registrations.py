@@ -26,6 +26,7 @@ from typing import Any
 
 import structlog
 from prometheus_client import Counter
+from shared.clients import ProviderManagerClient
 from shared.errors import AppError, ErrorStatus
 from shared.rpc import RpcClient
 from shared.sip.digest import Credentials
@@ -79,8 +80,7 @@ class RegistrationKeeper:
         user_agent: str = "trunk-platform",
     ) -> None:
         self._sessions = sessions
-        self._rpc = rpc
-        self._queue = provider_queue
+        self._provider_manager = ProviderManagerClient(rpc, provider_queue, rpc_timeout)
         self._transport = transport
         self._resolver = resolver
         self._replica = replica
@@ -89,7 +89,6 @@ class RegistrationKeeper:
         self.poll_interval = poll_interval
         self.retry_base = retry_base
         self.retry_max = retry_max
-        self._rpc_timeout = rpc_timeout
         self._user_agent = user_agent
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -246,12 +245,7 @@ class RegistrationKeeper:
 
     async def _credentials(self, provider_id: str) -> Credentials | None:
         try:
-            reply: Any = await self._rpc.request(
-                self._queue,
-                "GET",
-                f"/v1/providers/{provider_id}/credentials",
-                timeout=self._rpc_timeout,
-            )
+            reply: Any = await self._provider_manager.provider_credentials(provider_id)
         except AppError as err:
             if err.status is ErrorStatus.NOT_FOUND:
                 return None
@@ -270,13 +264,7 @@ class RegistrationKeeper:
             ]
         }
         try:
-            await self._rpc.request(
-                self._queue,
-                "POST",
-                "/v1/providers/registrations",
-                body,
-                timeout=self._rpc_timeout,
-            )
+            await self._provider_manager.apply_registrations(body)
         except AppError as err:
             log.warning("registration_report_failed", reason=err.reason, message=err.message)
             return False
