@@ -16,6 +16,7 @@ from typing import Any
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from pydantic_core import to_jsonable_python
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -95,7 +96,8 @@ async def add_events(
             "timestamp": stamp,
             "request_id": request_id,
             "data_type": "application/json",
-            "data": data,
+            # UUIDs, datetimes and models as JSON (in Rust: cheap even for hundreds).
+            "data": to_jsonable_python(data),
         }
         rows.append({"id": event_id, "type": event_type, "payload": payload})
     await session.execute(table.insert(), rows)
