@@ -25,7 +25,7 @@ from shared.contracts.routes import Route, RouteCreate, RouteList, RouteUpdate
 from shared.contracts.setup import ProviderSetupRequest
 
 from api_gateway.auth import require
-from api_gateway.endpoints import PAGING, Endpoint, uuid_filter
+from api_gateway.endpoints import PAGING, Endpoint, QueryParam, uuid_filter
 from api_gateway.keys import AUTHENTICATOR
 from api_gateway.permissions import Permission
 from api_gateway.views import (
@@ -168,7 +168,11 @@ ENDPOINTS: list[Endpoint] = [
         call_metrics.get_call_metrics,
         response=ProviderCallMetrics,
         query=(
-            QueryParam("window_seconds", "How far back, 60 to 2592000 s (default 3600)", "integer"),
+            QueryParam(
+                "window_seconds",
+                "How far back, 60 to 2592000 s (default 3600)",
+                {"type": "integer", "minimum": 60, "maximum": 2592000, "default": 3600},
+            ),
         ),
     ),
     Endpoint(

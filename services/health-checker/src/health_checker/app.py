@@ -8,7 +8,7 @@ import socket
 import uuid
 from pathlib import Path
 
-from shared.events import EventSubscriber
+from shared.events import EventSubscriber, OutboxRelay
 from shared.rpc import RpcServer
 from shared.runtime import ServiceApp
 from shared.sip.resolver import SipResolver
@@ -32,7 +32,7 @@ from health_checker.services.scheduler import ProbeScheduler
 from health_checker.services.writeback import ProviderHealthWriteBack
 from health_checker.settings import SCHEMA, SERVICE, Settings
 from health_checker.sip_probe import SipOptionsProbe
-from health_checker.tables import processed_events
+from health_checker.tables import outbox, processed_events
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PROVIDER_MANAGER = "provider-manager"
@@ -56,6 +56,9 @@ class HealthCheckerApp(ServiceApp):
 
     async def on_start(self) -> None:
         cfg = self.config
+        self.relay = OutboxRelay(self.engine, outbox, self.broker, cfg.event_exchange(SERVICE))
+        await self.relay.start()
+        self.on_stop(self.relay.stop)
 
         probe = self._probe
         if probe is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.events import processed_events_table
+from shared.events import outbox_table, processed_events_table
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -115,3 +115,4 @@ leases = Table(
 )
 
 processed_events = processed_events_table(metadata, SCHEMA)
+outbox = outbox_table(metadata, SCHEMA)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -35,6 +35,24 @@ class ProviderRegistrationChanged(BaseModel):
 
 
 CALL_MANAGER = "call-manager"
+HEALTH_CHECKER = "health-checker"
+
+
+class ProbeState(BaseModel):
+    """A provider's probe state after one recorded probe."""
+
+    provider_id: str
+    status: Literal["healthy", "unhealthy"]
+    checked_at: str | None = Field(description="When the probe concluded (UTC)")
+    consecutive_failures: int
+    rtt_ms: float | None = Field(description="First transmission to first response, ms")
+
+
+class ProbesRecorded(BaseModel):
+    """Data of `provider_probes_recorded`: one batch of recorded probes (not one event per
+    probe: a 10,000-provider fleet stays about 20 messages a round)."""
+
+    results: list[ProbeState]
 
 
 Payload = type[BaseModel]
@@ -93,6 +111,12 @@ _declare(
     PROVIDER_MANAGER,
     ProviderRegistrationChanged,
     "A provider's SIP registration at its carrier changed status",
+)
+_declare(
+    "provider_probes_recorded",
+    HEALTH_CHECKER,
+    ProbesRecorded,
+    "A batch of SIP OPTIONS probes was recorded (each provider's new probe state)",
 )
 _declare("providercall_created", CALL_MANAGER, ProviderCall, "A ProviderCall was created")
 _declare("providercall_deleted", CALL_MANAGER, ProviderCall, "A ProviderCall was soft-deleted")
@@ -173,6 +197,17 @@ _EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "reason": "200 OK",
         "changed_at": _STAMP,
         "provider": {**_PROVIDER, "register": True, "registration_status": "registered"},
+    },
+    ProbesRecorded: {
+        "results": [
+            {
+                "provider_id": _PROVIDER["id"],
+                "status": "healthy",
+                "checked_at": _STAMP,
+                "consecutive_failures": 0,
+                "rtt_ms": 23.417,
+            }
+        ]
     },
     ProviderCall: {
         "id": _PROVIDERCALL_ID,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from shared.contracts.call_metrics import metrics_window
+from shared.requests import path_uuid
 from shared.rpc import RpcContext
 
-from call_manager.handlers.common import path_uuid
 from call_manager.services.provider_metrics import ProviderMetricsService
 
 
