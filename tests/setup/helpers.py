@@ -9,24 +9,11 @@ from shared.rpc import RpcClient, RpcResponse
 from sqlalchemy import text
 
 from tests.fakes.telnyx_fake import VALID_KEY, FakeTelnyx
+from tests.support.providers import PROVIDER_FIELDS
 
 EGRESS = ("203.0.113.10:5060", "203.0.113.11:5080")
-SEED_PROVIDER_FIELDS = {
-    "id",
-    "type",
-    "hostname",
-    "tech_prefix",
-    "tech_postfix",
-    "tech_headers",
-    "name",
-    "detail",
-    "metadata",
-    "health_status",
-    "health_checked_at",
-    "tm_create",
-    "tm_update",
-    "tm_delete",
-}
+# The provider shape every reply has: the seeds' fields plus the carrier-edge ones (issue 9).
+SEED_PROVIDER_FIELDS = set(PROVIDER_FIELDS)
 SETUP_URI = "/v1/providers/setup"
 
 
