@@ -145,6 +145,7 @@ class Suite:
         self.admin_token = ""
         self.customer_id = str(uuid.uuid4())
         self.carrier_serial = 0
+        self.carriers: list[SippProcess] = []
         self.http: aiohttp.ClientSession | None = None
         self.pending: list[asyncio.Task[None]] = []
         self.results: list[dict[str, Any]] = []
@@ -222,6 +223,7 @@ class Suite:
             max_runtime=900,
         )
         await carrier.start()
+        self.carriers.append(carrier)  # stopped in stop() even if the run fails half-way
         provider_id = await self._provider(f"carrier-{serial}", carrier.target)
         prefix = f"+1{900 + serial}"
         await _api(
@@ -350,6 +352,12 @@ class Suite:
             await asyncio.gather(*self.pending)
 
     async def stop(self) -> None:
+        for task in self.pending:
+            task.cancel()
+        await asyncio.gather(*self.pending, return_exceptions=True)
+        for carrier in self.carriers:
+            if carrier.process is not None and carrier.process.returncode is None:
+                await carrier.stop()
         await self.watch.stop()
         if self.load is not None:
             await self.load.stop()
