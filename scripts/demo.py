@@ -140,8 +140,7 @@ class Demo:
                 )
                 made.append((name, sipp.target, prefix))
         self._banner(made)
-        await asyncio.sleep(self.minutes * 60)
-        print(f"\nthe demo's {self.minutes:g} minutes are over; stopping")
+        await asyncio.sleep(self.minutes * 60)  # then run_all stops the platform
 
     async def _wait_for_gateway(self, http: aiohttp.ClientSession) -> None:
         deadline = time.monotonic() + 60
