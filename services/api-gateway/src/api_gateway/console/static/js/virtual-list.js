@@ -25,7 +25,7 @@ export class VirtualList {
     container.addEventListener("scroll", this.onScroll, { passive: true });
     this.resizeObserver = new ResizeObserver(() => {
       const height = this.readRowHeight();
-      if (height !== this.rowHeight) { this.rowHeight = height; this.refresh(); }
+      if (height !== this.rowHeight) { this.rowHeight = height; this.reposition(); }
       else this.schedule();
     });
     this.resizeObserver.observe(container);
@@ -42,10 +42,14 @@ export class VirtualList {
     this.refresh();
   }
 
-  /** Re-render every visible row (data changed in place or order changed). */
+  /** Re-render every visible row (data changed in place or order changed). Each row element
+   * keeps its index, so a focused row keeps focus where it is through a refresh. */
   refresh() {
-    for (const [index, el] of this.rows) { this.rows.delete(index); this.release(el); }
     this.spacer.style.height = `${this.items.length * this.rowHeight}px`;
+    for (const [index, el] of this.rows) {
+      if (index >= this.items.length) { this.rows.delete(index); this.release(el); }
+      else this.renderRow(el, this.items[index], index);
+    }
     this.paint();
   }
 
@@ -55,6 +59,12 @@ export class VirtualList {
       const item = this.items[index];
       if (item && ids.has(item.id)) this.renderRow(el, item, index);
     }
+  }
+
+  /** The row height changed (a media query): every row moves. */
+  reposition() {
+    for (const [index, el] of this.rows) el.style.transform = `translateY(${index * this.rowHeight}px)`;
+    this.refresh();
   }
 
   /** Back to the pool: hidden, and no longer naming the item it showed. */
