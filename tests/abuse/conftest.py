@@ -21,6 +21,12 @@ import pytest
 from api_gateway.app import GatewayApp
 from api_gateway.app import migrate as migrate_gateway
 from api_gateway.settings import Settings as GatewaySettings
+from call_manager.app import CallManagerApp
+from call_manager.app import migrate as migrate_call_manager
+from call_manager.settings import Settings as CallManagerSettings
+from provider_manager.app import ProviderManagerApp
+from provider_manager.app import migrate as migrate_provider_manager
+from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.db import async_url
 
 from tests.support.backends import with_database
@@ -32,8 +38,10 @@ ISOLATED_ADMIN_PASSWORD = "isolated-admin-password"
 async def isolated_database(platform_env: dict[str, Any]) -> AsyncIterator[str]:
     name = f"voip_test_abuse_{uuid.uuid4().hex[:10]}"
     url = with_database(platform_env["DATABASE_URL"], name)
-    settings = GatewaySettings.model_validate({**platform_env, "DATABASE_URL": url})
-    await asyncio.to_thread(migrate_gateway, settings)
+    env = {**platform_env, "DATABASE_URL": url}
+    await asyncio.to_thread(migrate_gateway, GatewaySettings.model_validate(env))
+    await asyncio.to_thread(migrate_provider_manager, ProviderManagerSettings.model_validate(env))
+    await asyncio.to_thread(migrate_call_manager, CallManagerSettings.model_validate(env))
     yield url
     admin = async_url(with_database(platform_env["DATABASE_URL"], "postgres"))
     conn = await asyncpg.connect(admin.replace("+asyncpg", ""))
@@ -44,15 +52,73 @@ async def isolated_database(platform_env: dict[str, Any]) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="package")
-async def isolated_gateway(
-    platform_env: dict[str, Any], isolated_database: str
-) -> AsyncIterator[GatewayApp]:
+def isolated_env(platform_env: dict[str, Any], isolated_database: str) -> dict[str, Any]:
+    """The private database and a queue prefix of our own: no other suite's providers or
+    calls reach the services below."""
+    return {
+        **platform_env,
+        "DATABASE_URL": isolated_database,
+        "QUEUE_PREFIX": f"test-abuse-{uuid.uuid4().hex[:8]}",
+    }
+
+
+# The allowed loopback address: sipp PBXs customers may dial directly listen there, while
+# 127.0.0.1 (and everything else internal) stays refused.
+ALLOWED_HOST = "127.0.0.2"
+MAX_CALLS = 3
+CALLS_PER_SECOND = 1  # 10 calls per 10 s window
+
+CALL_MANAGER_ENV: dict[str, Any] = {
+    "CALL_MANAGER_OPS_PORT": 0,
+    "CALL_MANAGER_SIP_HOST": "127.0.0.1",
+    "CALL_MANAGER_SIP_PORT": 0,
+    "CALL_RING_TIMEOUT": 15,
+    "CALL_MAX_DURATION": 30,
+    "CALL_MANAGER_SIP_T1": 0.05,
+    "CALL_MANAGER_HEARTBEAT_INTERVAL": 0.5,
+    "CALL_MANAGER_REPLICA_DEAD_AFTER": 5.0,
+    "CALL_MANAGER_REAPER_INTERVAL": 0.5,
+    "CALL_MANAGER_DNS_SERVERS": "127.0.0.1:9",
+    "CALL_MANAGER_DIAL_ALLOW": f"{ALLOWED_HOST}/32",
+    "CALL_MANAGER_CUSTOMER_MAX_CALLS": MAX_CALLS,
+    "CALL_MANAGER_CUSTOMER_CALLS_PER_SECOND": CALLS_PER_SECOND,
+}
+
+
+@pytest.fixture(scope="package")
+async def isolated_provider_manager(
+    isolated_env: dict[str, Any],
+) -> AsyncIterator[ProviderManagerApp]:
+    app = ProviderManagerApp(
+        ProviderManagerSettings.model_validate({**isolated_env, "PROVIDER_MANAGER_OPS_PORT": 0})
+    )
+    await app.start()
+    yield app
+    await app.stop()
+
+
+@pytest.fixture(scope="package")
+async def call_managers(
+    isolated_env: dict[str, Any], isolated_provider_manager: ProviderManagerApp
+) -> AsyncIterator[list[CallManagerApp]]:
+    """Two call-manager replicas on one queue: limits must hold across them."""
+    apps = [
+        CallManagerApp(CallManagerSettings.model_validate({**isolated_env, **CALL_MANAGER_ENV}))
+        for _ in range(2)
+    ]
+    for app in apps:
+        await app.start()
+    yield apps
+    for app in apps:
+        await app.stop()
+
+
+@pytest.fixture(scope="package")
+async def isolated_gateway(isolated_env: dict[str, Any]) -> AsyncIterator[GatewayApp]:
     app = GatewayApp(
         GatewaySettings.model_validate(
             {
-                **platform_env,
-                "DATABASE_URL": isolated_database,
-                "QUEUE_PREFIX": f"test-abuse-{uuid.uuid4().hex[:8]}",
+                **isolated_env,
                 "GATEWAY_PORT": 0,
                 "GATEWAY_OPS_PORT": 0,
                 "ADMIN_PASSWORD": ISOLATED_ADMIN_PASSWORD,

@@ -33,7 +33,7 @@ from shared.db import async_url
 from shared.rpc import RpcClient
 from shared.sip.testing.sipp import SippProcess
 
-from tests.failover.helpers import PASSWORD, Caller, login
+from tests.failover.helpers import CALLER_ID, PASSWORD, Caller, login
 from tests.routes.helpers import RouteDriver
 from tests.support.backends import with_database
 from tests.support.events import EventCollector
@@ -54,6 +54,9 @@ CALL_MANAGER_ENV: dict[str, Any] = {
     "CALL_MANAGER_REPLICA_DEAD_AFTER": 2.0,
     "CALL_MANAGER_REAPER_INTERVAL": 0.5,
     "CALL_MANAGER_DNS_SERVERS": "127.0.0.1:9",  # nothing answers: unresolvable names fail fast
+    # The sipp PBXs customers dial directly live on loopback, which the dial policy refuses
+    # unless the operator allows it (tests/abuse checks the refusals).
+    "CALL_MANAGER_DIAL_ALLOW": "127.0.0.1/32",
 }
 
 
@@ -143,14 +146,24 @@ AccountFactory = Callable[..., Any]
 
 
 @pytest.fixture
-def accounts(routed_gateway: GatewayApp, api: aiohttp.ClientSession) -> AccountFactory:
-    """`await accounts(Permission.CUSTOMER_ADMIN)` -> a Caller of a new (or given) customer."""
+def accounts(
+    routed_gateway: GatewayApp,
+    api: aiohttp.ClientSession,
+    rpc: RpcClient,
+    routed_call_manager: CallManagerApp,
+) -> AccountFactory:
+    """`await accounts(Permission.CUSTOMER_ADMIN)` -> a Caller of a new (or given) customer,
+    whose caller ID (the source calls_body sends) is verified."""
     store = AccountStore(routed_gateway.sessions)
+    queue = routed_call_manager.config.request_queue("call-manager")
 
     async def make(permission: Permission, customer_id: str | None = None) -> Caller:
         customer = customer_id or str(uuid.uuid4())
         name = f"failover-{permission.value}-{uuid.uuid4().hex[:8]}"
         await store.create_account(name, PASSWORD, permission, customer)
+        if customer_id is None:
+            body = {"customer_id": customer, "pattern": CALLER_ID}
+            await rpc.request(queue, "POST", "/v1/caller_ids", body)
         return Caller(customer, await login(api, name))
 
     return make

@@ -13,6 +13,8 @@ from tests.routes.helpers import RouteDriver
 from tests.support.polling import eventually
 
 PASSWORD = "a-long-failover-password"
+# The source calls_body sends; verified for every customer the tests make.
+CALLER_ID = "+14155551234"
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 NYC = "+12125551234"
 LA = "+13105551234"
@@ -33,7 +35,7 @@ async def login(http: aiohttp.ClientSession, username: str) -> dict[str, str]:
 
 def calls_body(*targets: str, **fields: Any) -> dict[str, Any]:
     return {
-        "source": {"type": "tel", "target": "+14155551234", "target_name": "QA"},
+        "source": {"type": "tel", "target": CALLER_ID, "target_name": "QA"},
         "destinations": [{"type": "tel", "target": t} for t in targets],
         **fields,
     }

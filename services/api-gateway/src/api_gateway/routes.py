@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from shared.contracts.call_metrics import ProviderCallMetrics
+from shared.contracts.caller_ids import CallerId, CallerIdCreate, CallerIdList
 from shared.contracts.calls import (
     Call,
     CallCreate,
@@ -36,6 +37,7 @@ from api_gateway.views import (
     providers,
     providers_setup,
 )
+from api_gateway.views import caller_ids as caller_id_views
 from api_gateway.views import calls as call_views
 from api_gateway.views import routes as route_views
 
@@ -284,7 +286,8 @@ ENDPOINTS: list[Endpoint] = [
         "/v1.0/calls",
         "Place calls for your customer: each number tries the providers its dial routes give, "
         "failing over on the same call (404, 408, 5xx, no response); sip destinations are "
-        "dialed directly; an Idempotency-Key header makes retries safe",
+        "dialed directly (public hosts only: see DESTINATION_NOT_ALLOWED); the source must be "
+        "a verified caller ID; an Idempotency-Key header makes retries safe",
         "calls",
         CALL_READERS,
         call_views.create_calls,
@@ -296,6 +299,17 @@ ENDPOINTS: list[Endpoint] = [
                 "422",
                 "NO_ROUTE (a number matches no route), DESTINATION_NOT_DIALABLE or "
                 "IDEMPOTENCY_KEY_REUSED; nothing was dialed",
+            ),
+            (
+                "403",
+                "SOURCE_NOT_ALLOWED: the source is not one of your verified caller IDs; "
+                "DESTINATION_NOT_ALLOWED: a sip destination is an IP address, an internal "
+                "address or a carrier's host (nothing was dialed)",
+            ),
+            (
+                "429",
+                "TOO_MANY_CALLS: your concurrent-call or calls-per-second limit would be "
+                "passed (nothing was dialed; Retry-After says when to try again)",
             ),
         ),
     ),
@@ -317,6 +331,47 @@ ENDPOINTS: list[Endpoint] = [
         CALL_READERS,
         call_views.hangup_call,
         response=Call,
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/caller_ids",
+        "List verified caller IDs (the sources POST /v1.0/calls accepts); optionally one "
+        "customer's",
+        "caller_ids",
+        ADMIN,
+        caller_id_views.list_caller_ids,
+        response=CallerIdList,
+        query=(QueryParam("customer_id", "Only this customer's caller IDs"),),
+    ),
+    Endpoint(
+        "POST",
+        "/v1.0/caller_ids",
+        "Verify a caller ID for a customer: a number, a number prefix (+1415555*), user@host "
+        "or *@host. A customer without any may not place calls",
+        "caller_ids",
+        ADMIN,
+        caller_id_views.create_caller_id,
+        body=CallerIdCreate,
+        response=CallerId,
+        errors=(("409", "CALLER_ID_EXISTS: the customer has this pattern already"),),
+    ),
+    Endpoint(
+        "GET",
+        "/v1.0/caller_ids/{id}",
+        "Get a verified caller ID",
+        "caller_ids",
+        ADMIN,
+        caller_id_views.get_caller_id,
+        response=CallerId,
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1.0/caller_ids/{id}",
+        "Remove a verified caller ID; returns the removed record",
+        "caller_ids",
+        ADMIN,
+        caller_id_views.delete_caller_id,
+        response=CallerId,
     ),
     Endpoint(
         "GET",

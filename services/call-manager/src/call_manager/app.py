@@ -19,12 +19,19 @@ from call_manager.dialing.credentials import CredentialLookup
 from call_manager.dialing.leg import Dialer
 from call_manager.dialing.sip_dialer import SipDialer, open_transport
 from call_manager.dialing.survivor_bye import SurvivorBye
+from call_manager.handlers.caller_ids import CallerIdHandlers
 from call_manager.handlers.calls import CallHandlers
 from call_manager.handlers.outbound_calls import OutboundCallHandlers
 from call_manager.handlers.provider_metrics import ProviderMetricsHandlers
 from call_manager.handlers.providercalls import ProviderCallHandlers
 from call_manager.live.registry import LiveCalls
 from call_manager.planning.candidates import CandidateFactory
+from call_manager.policy.caller_ids import CallerIds
+from call_manager.policy.dial_policy import CallRemotePolicy, DialPolicy
+from call_manager.policy.fair_share import CustomerLimits, FairShare
+from call_manager.policy.guard import CallGuard
+from call_manager.policy.host_slots import HostSlots
+from call_manager.policy.provider_hosts import ProviderHosts
 from call_manager.rpc import build_replica_router, build_router
 from call_manager.services.calls import CallService
 from call_manager.services.destinations import DestinationResolver
@@ -69,6 +76,10 @@ class CallManagerApp(ServiceApp):
         self.on_stop(self.relay.stop)
         self.on_stop(self._flush_events)
 
+        # One resolver for the dialer and the dial policy: one cache, one bound.
+        self.resolver = SipResolver(
+            nameservers=config.nameservers, max_entries=config.dns_cache_entries
+        )
         self.dialer = self._dialer_override or await self._sip_dialer()
         timers = CallTimers(
             ring_timeout=config.ring_timeout,
@@ -108,6 +119,16 @@ class CallManagerApp(ServiceApp):
             self.live,
             config.idempotency_wait,
         )
+        self.caller_ids = CallerIds(self.sessions)
+        self.guard = CallGuard(
+            DialPolicy(
+                config.allow_list,
+                ProviderHosts(self.rpc, provider_queue, config.rpc_timeout),
+                self.resolver,
+            ),
+            self.caller_ids,
+            FairShare(CustomerLimits(config.customer_max_calls, config.customer_calls_per_second)),
+        )
         self.outbound_calls = OutboundCallService(
             self.sessions,
             self.relay.wake,
@@ -117,6 +138,7 @@ class CallManagerApp(ServiceApp):
             self.live,
             config.idempotency_wait,
             config.max_attempts,
+            guard=self.guard,
         )
         self.calls = CallService(
             self.sessions, self.live, self.rpc, config.replica_queue, self.recovery
@@ -138,6 +160,7 @@ class CallManagerApp(ServiceApp):
                 CallHandlers(self.calls),
                 OutboundCallHandlers(self.outbound_calls),
                 ProviderMetricsHandlers(ProviderMetricsService(self.sessions)),
+                CallerIdHandlers(self.caller_ids),
             ),
             config.rpc_prefetch,
         )
@@ -153,12 +176,12 @@ class CallManagerApp(ServiceApp):
             transport.close()
 
         self.on_stop(close_transport)
-        resolver = SipResolver(nameservers=config.nameservers)
+        allow = config.allow_list
         timers = SipTimers(t1=config.sip_t1)
-        self.survivor_bye = SurvivorBye(transport, resolver, timers)
+        self.survivor_bye = SurvivorBye(transport, self.resolver, timers)
         return SipDialer(
             transport,
-            resolver,
+            self.resolver,
             timers=timers,
             media_host=config.rtp_host or None,
             media_public_host=config.rtp_public_host or None,
@@ -170,6 +193,8 @@ class CallManagerApp(ServiceApp):
             ),
             session_expires=config.session_expires,
             max_redirects=config.max_redirects,
+            remote_policy=lambda customer_hop: CallRemotePolicy(allow, customer_hop),
+            host_slots=HostSlots(config.host_max_invites),
         )
 
     @property

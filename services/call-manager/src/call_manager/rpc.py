@@ -9,6 +9,7 @@ from __future__ import annotations
 from shared.rpc import Router
 from shared.unavailable import guard_router
 
+from call_manager.handlers.caller_ids import CallerIdHandlers
 from call_manager.handlers.calls import CallHandlers
 from call_manager.handlers.outbound_calls import OutboundCallHandlers
 from call_manager.handlers.provider_metrics import ProviderMetricsHandlers
@@ -20,6 +21,7 @@ def build_router(
     calls: CallHandlers,
     outbound: OutboundCallHandlers,
     metrics: ProviderMetricsHandlers,
+    caller_ids: CallerIdHandlers | None = None,
 ) -> Router:
     router = Router()
     router.get("/v1/providercalls", providercalls.list)
@@ -34,6 +36,11 @@ def build_router(
     router.get("/v1/groupcalls/{id}", calls.get_groupcall)
     router.post("/v1/groupcalls/{id}/hangup", calls.hangup_groupcall)
     router.get("/v1/providers/{id}/call_metrics", metrics.get)
+    if caller_ids is not None:
+        router.get("/v1/caller_ids", caller_ids.list)
+        router.post("/v1/caller_ids", caller_ids.create)
+        router.get("/v1/caller_ids/{id}", caller_ids.get)
+        router.delete("/v1/caller_ids/{id}", caller_ids.delete)
     return guard_router(router)  # a database outage answers 503, not 500
 
 

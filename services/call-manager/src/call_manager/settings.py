@@ -6,6 +6,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from shared.settings import CommonSettings, public_host_problem
 
+from call_manager.policy.addresses import AllowList
+
 SERVICE = "call-manager"
 SCHEMA = "call_manager"
 AGENT_MANAGER = "agent-manager"
@@ -100,6 +102,36 @@ class Settings(CommonSettings):
         if problem := public_host_problem(value):
             raise ValueError(problem)
         return value
+
+    # Fair share per customer (POST /calls): live calls at once, and new calls per second
+    # averaged over 10 s (a request of up to 10x this many destinations fits in a burst).
+    customer_max_calls: int = Field(
+        default=100, ge=1, validation_alias="CALL_MANAGER_CUSTOMER_MAX_CALLS"
+    )
+    customer_calls_per_second: int = Field(
+        default=10, ge=1, validation_alias="CALL_MANAGER_CUSTOMER_CALLS_PER_SECOND"
+    )
+    # INVITEs in flight to one destination host, per replica; the rest wait for a slot.
+    host_max_invites: int = Field(
+        default=50, ge=1, validation_alias="CALL_MANAGER_HOST_MAX_INVITES"
+    )
+    # Exceptions to the dial policy's internal-address rules: comma list of CIDRs and
+    # domains (`pbx.example.com`, or `.example.com` for the domain and its subdomains).
+    dial_allow: str = Field(default="", validation_alias="CALL_MANAGER_DIAL_ALLOW")
+    # Names the RFC 3263 cache keeps (SRV and address caches each).
+    dns_cache_entries: int = Field(
+        default=10_000, ge=16, validation_alias="CALL_MANAGER_DNS_CACHE_ENTRIES"
+    )
+
+    @field_validator("dial_allow")
+    @classmethod
+    def _allow_list(cls, value: str) -> str:
+        AllowList.parse(value)  # refuse a bad entry at start, naming it
+        return value
+
+    @property
+    def allow_list(self) -> AllowList:
+        return AllowList.parse(self.dial_allow)
 
     def peer_queue(self, service: str) -> str:
         configured = {

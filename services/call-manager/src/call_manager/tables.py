@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -102,6 +103,8 @@ calls = Table(
     Index("calls_page", text("tm_create DESC"), text("id DESC")),
     Index("calls_customer_page", "customer_id", text("tm_create DESC"), text("id DESC")),
     Index("calls_live_owner", "owner_replica", postgresql_where=text("status <> 'hangup'")),
+    # The fair-share count of a customer's live calls (migration 0005).
+    Index("calls_live_customer", "customer_id", postgresql_where=text("status <> 'hangup'")),
 )
 
 groupcalls = Table(
@@ -166,6 +169,18 @@ dialogs = Table(
     Column("destination_port", Integer, nullable=False),
     Column("tm_create", DateTime(timezone=True), nullable=False),
     Index("dialogs_owner", "owner_replica"),
+)
+
+# Verified caller IDs: the sources a customer's POST /calls may use (migration 0005).
+caller_ids = Table(
+    "caller_ids",
+    metadata,
+    _uuid("id", primary_key=True),
+    _uuid("customer_id"),
+    Column("pattern", String(255), nullable=False),
+    Column("name", String(255), nullable=False, server_default=""),
+    Column("tm_create", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("customer_id", "pattern", name="caller_ids_customer_pattern"),
 )
 
 replicas = Table(

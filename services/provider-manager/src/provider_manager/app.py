@@ -15,6 +15,7 @@ from provider_manager.credentials import CredentialCipher, load_key
 from provider_manager.handlers.board import BoardHandlers
 from provider_manager.handlers.dialroutes import DialrouteHandlers
 from provider_manager.handlers.health import HealthHandlers
+from provider_manager.handlers.provider_hosts import ProviderHostHandlers
 from provider_manager.handlers.providers import ProviderHandlers
 from provider_manager.handlers.registrations import RegistrationHandlers
 from provider_manager.handlers.routes import RouteHandlers
@@ -64,6 +65,7 @@ class ProviderManagerApp(ServiceApp):
             SetupHandlers(self.setups),
             RegistrationHandlers(RegistrationService(self.sessions, self.relay)),
             board=BoardHandlers(BoardService(self.engine)),
+            hosts=ProviderHostHandlers(self.sessions),
         )
         self.rpc_server = RpcServer(
             self.broker, self.settings.request_queue(SERVICE), router, self.config.rpc_prefetch

@@ -8,6 +8,7 @@ from shared.unavailable import guard_router
 from provider_manager.handlers.board import BoardHandlers
 from provider_manager.handlers.dialroutes import DialrouteHandlers
 from provider_manager.handlers.health import HealthHandlers
+from provider_manager.handlers.provider_hosts import ProviderHostHandlers
 from provider_manager.handlers.providers import ProviderHandlers
 from provider_manager.handlers.registrations import RegistrationHandlers
 from provider_manager.handlers.routes import RouteHandlers
@@ -22,6 +23,7 @@ def build_router(
     setups: SetupHandlers,
     registrations: RegistrationHandlers | None = None,
     board: BoardHandlers | None = None,
+    hosts: ProviderHostHandlers | None = None,
 ) -> Router:
     router = Router()
     router.get("/v1/providers", providers.list)
@@ -38,6 +40,9 @@ def build_router(
     # The operator console's fleet board: all active providers in one reply, no paging.
     if board is not None:
         router.get("/v1/providers/board", board.list)
+    if hosts is not None:
+        # call-manager's dial policy: which hosts are carriers. Not exposed publicly.
+        router.get("/v1/providers/hostnames", hosts.hostnames)
     router.get("/v1/providers/{id}", providers.get)
     # The decrypted Digest password for call-manager and the registrar owner; internal only
     # (the gateway has no route to it), never logged, never in an event.

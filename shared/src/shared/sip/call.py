@@ -56,6 +56,7 @@ from shared.sip.invite_request import ALLOW, CallSpec, build_invite
 from shared.sip.invite_transaction import InviteClientTransaction, build_cancel
 from shared.sip.message import SipMessage, SipRequest, SipResponse, build_response
 from shared.sip.numbers import MAX_CSEQ, parse_uint
+from shared.sip.policy import OPEN_POLICY, RemotePolicy
 from shared.sip.resolver import SipResolver
 from shared.sip.rtp import RtpStream, RtpTicker, default_ticker
 from shared.sip.sdp import (
@@ -81,6 +82,9 @@ from shared.sip.transport import Address, SipTransport
 from shared.sip.uri import SipUri, format_host_port, parse_name_addr
 
 log = logging.getLogger(__name__)
+
+# Retransmission answers kept per call (the peer's distinct in-dialog requests).
+MAX_ANSWERED_REQUESTS = 64
 
 
 class CallState(StrEnum):
@@ -181,6 +185,7 @@ class OutboundCall:
         session_expires: int = DEFAULT_SESSION_EXPIRES,
         max_redirects: int = 0,
         redirect_check: Callable[[CallSpec], bool] | None = None,
+        policy: RemotePolicy = OPEN_POLICY,
     ) -> None:
         """`media_host`: where the RTP socket binds (default: the SIP bind address);
         `media_public_host`: what SDP advertises (default: the transport's public address,
@@ -192,6 +197,7 @@ class OutboundCall:
         failed addresses (default: one per transport). `session_expires`: the RFC 4028
         interval asked for. `max_redirects`: how many 3xx to follow (0: a 3xx fails the
         call); `redirect_check` may refuse a redirected spec (e.g. a host not allowed).
+        `policy`: where this call may send SIP and RTP (see shared.sip.policy).
         Raises InvalidHeaderError at once when `spec` carries unusable values.
         """
         spec.validate()
@@ -223,6 +229,7 @@ class OutboundCall:
         self._min_se: int | None = None
         self._cseq = 0  # the last CSeq number we used in this Call-ID (INVITEs, PRACKs)
         self._rseq_seen: dict[str, int] = {}
+        self.policy = policy
 
         self.call_id = new_call_id()
         self.local_tag = new_tag()
@@ -251,6 +258,8 @@ class OutboundCall:
         self._session_id = new_session_id()
         self._sdp_version = 1
         self._direction = "sendrecv"  # ours, as last sent in an offer or answer
+        # Answers to the peer's in-dialog requests, for their retransmissions; bounded, as
+        # a peer could send endless distinct branches within one dialog.
         self._answered_requests: dict[tuple[str, str], bytes] = {}
         self._reinvite_timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -403,12 +412,12 @@ class OutboundCall:
             # RFC 3261 section 8.1.3.4: a new INVITE to the Contact, same Call-ID and To
             redirects += 1
             log.info("call %s: redirected to %s", self.call_id, redirect.request_uri)
-            next_found = await self._targets(redirect)
+            next_found = await self._targets(redirect, first=False)
             if isinstance(next_found, CallEvent):
                 return next_found
             spec, found = redirect, next_found
 
-    async def _targets(self, spec: CallSpec) -> list[Target] | CallEvent:
+    async def _targets(self, spec: CallSpec, first: bool = True) -> list[Target] | CallEvent:
         destination = spec.destination_host_port()
         try:
             targets = await self.resolver.resolve(
@@ -416,7 +425,16 @@ class OutboundCall:
             )
         except ResolutionError as exc:
             return self._fail(error=str(exc))
-        targets = [t for t in targets if self.transport.can_reach(t.host)][: self.max_targets]
+        targets = [t for t in targets if self.transport.can_reach(t.host)]
+        if first:
+            allowed = set(self.policy.first_hops([(t.host, t.port) for t in targets]))
+        else:  # a redirect: the peer chose it, so it is checked like a Contact
+            allowed = {
+                (t.host, t.port) for t in targets if self.policy.allows_signalling(t.host, t.port)
+            }
+        if targets and not allowed:
+            return self._fail(error=f"{destination}: refused by the dial policy")
+        targets = [t for t in targets if (t.host, t.port) in allowed][: self.max_targets]
         if not targets:
             return self._fail(error=f"no reachable address for {destination}")
         return self.dead_targets.order(targets)
@@ -725,6 +743,12 @@ class OutboundCall:
         dialog.local_cseq = max(dialog.local_cseq, self._cseq)  # PRACKs used numbers too
         self.dialog = dialog
         await self._ack_2xx(dialog)
+        refused = await self._refused_remote(dialog)
+        if refused is not None:
+            # ACKed (via the INVITE's own address): now end it there too, never following
+            # the peer to an address the policy refuses.
+            await self._send_bye(dialog)
+            return self._fail(response.status_code, response.reason, refused)
         if not self._cancel_requested:
             problem = self._answer_problem(response)
             if problem is not None:
@@ -832,6 +856,26 @@ class OutboundCall:
 
     # -- in-dialog requests we send ----------------------------------------------------------
 
+    async def _refused_remote(self, dialog: Dialog) -> str | None:
+        """Why the dialog's Contact or a Record-Route points where the policy refuses."""
+        if self.policy is OPEN_POLICY:
+            return None  # nothing is refused: spare the lookups
+        uris = [dialog.remote_target]
+        for route in dialog.route_set:
+            try:
+                uris.append(parse_name_addr(route).uri)
+            except SipParseError:
+                return f"unreadable Record-Route {route!r}"
+        for uri in uris:
+            try:
+                targets = await self.resolver.resolve_uri(uri)
+            except ResolutionError:
+                continue  # nothing to send to; _next_hop falls back to the INVITE's address
+            for target in targets:
+                if not self.policy.allows_signalling(target.host, target.port):
+                    return f"remote target {uri} ({target}) refused by the dial policy"
+        return None
+
     async def _next_hop(self, dialog: Dialog) -> Target:
         """Where in-dialog requests go. The carrier's own address without a transport of
         its own means the connection the INVITE went over (TCP/TLS reuse)."""
@@ -842,7 +886,11 @@ class OutboundCall:
         except ResolutionError as exc:
             log.warning("call %s: next hop %s: %s; using the INVITE's", self.call_id, uri, exc)
             targets = []
-        reachable = [t for t in targets if self.transport.can_reach(t.host)]
+        reachable = [
+            t
+            for t in targets
+            if self.transport.can_reach(t.host) and self.policy.allows_signalling(t.host, t.port)
+        ]
         if not reachable:
             return self.destination
         hop = reachable[0]
@@ -992,6 +1040,8 @@ class OutboundCall:
             body=body,
         )
         data = response.to_bytes()
+        if len(self._answered_requests) >= MAX_ANSWERED_REQUESTS:
+            self._answered_requests.pop(next(iter(self._answered_requests)))  # the oldest
         self._answered_requests[(request.branch or "", request.method)] = data
         self._send(data, addr)
         return data
@@ -1043,6 +1093,7 @@ class OutboundCall:
                     self.send_rtp
                     and offer.direction in ("sendrecv", "recvonly")
                     and self._direction in ("sendrecv", "sendonly")
+                    and self.policy.allows_media(*offer.rtp_address)
                 )
             if self.rtp_timeout > 0:
                 self._expect_media(offer)
@@ -1172,6 +1223,10 @@ class OutboundCall:
         # they will not listen when they only send (hold) or are inactive
         send = self.send_rtp and media.direction in ("sendrecv", "recvonly")
         send = send and self._direction in ("sendrecv", "sendonly")
+        rtp_host, rtp_port = media.rtp_address
+        if send and not self.policy.allows_media(rtp_host, rtp_port):
+            log.warning("call %s: RTP to %s:%s refused by policy", self.call_id, rtp_host, rtp_port)
+            send = False
         try:
             self.rtp.start(
                 media.rtp_address, media.codec, self._ticker or default_ticker(), send=send

@@ -111,10 +111,17 @@ class _Entry(Generic[T]):
     error: ResolutionError | None
 
 
-class _TtlCache(Generic[T]):
-    """TTL cache whose misses are fetched once however many callers ask at the same time."""
+# Names kept per cache: the names looked up come from requests (customers' sip destinations,
+# peers' Contacts), so without a bound the cache grows with whatever they send.
+DEFAULT_MAX_ENTRIES = 10_000
 
-    def __init__(self) -> None:
+
+class _TtlCache(Generic[T]):
+    """TTL cache whose misses are fetched once however many callers ask at the same time;
+    at most `max_entries` names (expired ones go first, then the oldest)."""
+
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
         self._entries: dict[str, _Entry[T]] = {}
         self._pending: dict[str, asyncio.Future[T]] = {}
         self.hits = 0
@@ -144,7 +151,7 @@ class _TtlCache(Generic[T]):
         try:
             value, ttl = await fetch()
         except ResolutionError as exc:
-            self._entries[key] = _Entry(time.monotonic() + error_ttl(exc), None, exc)
+            self._store(key, _Entry(time.monotonic() + error_ttl(exc), None, exc))
             future.set_exception(exc)
             future.exception()  # consumed: nobody else may be waiting
             raise
@@ -153,11 +160,24 @@ class _TtlCache(Generic[T]):
             future.exception()
             raise
         else:
-            self._entries[key] = _Entry(time.monotonic() + ttl, value, None)
+            self._store(key, _Entry(time.monotonic() + ttl, value, None))
             future.set_result(value)
             return value
         finally:
             del self._pending[key]
+
+    def _store(self, key: str, entry: _Entry[T]) -> None:
+        self._entries.pop(key, None)  # re-inserted last: dict order is age order
+        if len(self._entries) >= self.max_entries:
+            now = time.monotonic()
+            for old in [k for k, e in self._entries.items() if e.expires <= now]:
+                del self._entries[old]
+            while len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]
+        self._entries[key] = entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -221,12 +241,14 @@ class SipResolver:
         ipv6: bool = False,
         rng: random.Random | None = None,
         transports: Sequence[str] = TRANSPORTS,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
     ) -> None:
         """`nameservers` None means /etc/resolv.conf. `lifetime` bounds one resolve() call.
 
         `negative_ttl` applies to NXDOMAIN/no-data, `failure_ttl` to timeouts and SERVFAIL.
         `ipv6` adds AAAA lookups (after A) for transports that can use them. `transports`:
         what the caller can speak, in order of preference when the carrier offers several.
+        `max_entries` bounds each cache (NAPTR, SRV, addresses).
         """
         if nameservers is None:
             self._dns = dns.asyncresolver.Resolver()
@@ -245,9 +267,9 @@ class SipResolver:
         self.ipv6 = ipv6
         self._rng = rng or random.Random()
         self.transports = tuple(t for t in TRANSPORTS if t in transports)
-        self._naptr_cache: _TtlCache[list[NaptrRecord]] = _TtlCache()
-        self._srv_cache: _TtlCache[list[SrvRecord]] = _TtlCache()
-        self._addr_cache: _TtlCache[list[str]] = _TtlCache()
+        self._naptr_cache: _TtlCache[list[NaptrRecord]] = _TtlCache(max_entries)
+        self._srv_cache: _TtlCache[list[SrvRecord]] = _TtlCache(max_entries)
+        self._addr_cache: _TtlCache[list[str]] = _TtlCache(max_entries)
         self.queries = 0  # DNS queries actually sent
 
     # -- public API --------------------------------------------------------------------------

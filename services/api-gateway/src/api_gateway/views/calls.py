@@ -16,6 +16,7 @@ from shared.contracts.validation import parse_body
 from api_gateway.accounts import Identity
 from api_gateway.http import page_query, path_id, read_json, reply
 from api_gateway.keys import RPC, SETTINGS
+from api_gateway.views.call_redaction import redact_calls
 from api_gateway.views.call_scope import scope_query
 from api_gateway.views.providercalls import CREATE_TIMEOUT, idempotency_key
 
@@ -35,18 +36,20 @@ def _uri(path: str, identity: Identity, **params: str) -> str:
 
 async def _list(request: web.Request, identity: Identity, path: str) -> web.StreamResponse:
     uri = _uri(path, identity, **page_query(request))
-    return reply(await request.app[RPC].request(_queue(request), "GET", uri))
+    found = await request.app[RPC].request(_queue(request), "GET", uri)
+    return reply(redact_calls(identity, found, "list"))
 
 
 async def _get(request: web.Request, identity: Identity, path: str) -> web.StreamResponse:
     uri = _uri(f"{path}/{path_id(request)}", identity)
-    return reply(await request.app[RPC].request(_queue(request), "GET", uri))
+    found = await request.app[RPC].request(_queue(request), "GET", uri)
+    return reply(redact_calls(identity, found, "call"))
 
 
 async def _hangup(request: web.Request, identity: Identity, path: str) -> web.StreamResponse:
     uri = _uri(f"{path}/{path_id(request)}/hangup", identity)
     result = await request.app[RPC].request(_queue(request), "POST", uri, timeout=HANGUP_TIMEOUT)
-    return reply(result)
+    return reply(redact_calls(identity, result, "call"))
 
 
 async def create_calls(request: web.Request, identity: Identity) -> web.StreamResponse:
@@ -60,7 +63,7 @@ async def create_calls(request: web.Request, identity: Identity) -> web.StreamRe
     result = await request.app[RPC].request(
         _queue(request), "POST", "/v1/calls", data, timeout=CREATE_TIMEOUT
     )
-    return reply(result)
+    return reply(redact_calls(identity, result, "created"))
 
 
 async def list_calls(request: web.Request, identity: Identity) -> web.StreamResponse:

@@ -64,6 +64,9 @@ class InviteSpec:
     transport: str = ""
     # Whose Digest credentials answer a 401/407 (fetched only then); "" = none stored.
     credentials_provider_id: str = ""
+    # The next hop is a customer's sip destination, not a provider: the SIP layer checks
+    # its resolved addresses against the dial policy too (see call_manager.policy).
+    customer_hop: bool = False
 
 
 class CallLeg(Protocol):

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import structlog
-from shared.sip.call import CallEvent, CallEventKind, CredentialsSource, OutboundCall
+from shared.sip.call import (
+    CallEvent,
+    CallEventKind,
+    CallState,
+    CredentialsSource,
+    OutboundCall,
+)
 from shared.sip.digest import Credentials
 from shared.sip.errors import InvalidHeaderError, SipError
 from shared.sip.invite_request import CallSpec
+from shared.sip.policy import OPEN_POLICY, RemotePolicy
 from shared.sip.resolver import SipResolver
 from shared.sip.rtp import RtpTicker
 from shared.sip.stream import raise_open_files_limit
@@ -30,7 +38,11 @@ from call_manager.dialing.leg import (
     LegEventKind,
     LegListener,
 )
+from call_manager.policy.host_slots import HostSlots
 from call_manager.settings import Settings
+
+# A call's SIP-layer policy; the flag says its first hop came from the customer.
+RemotePolicyFactory = Callable[[bool], RemotePolicy]
 
 log = structlog.get_logger("call.sip")
 
@@ -75,9 +87,12 @@ def leg_event(event: CallEvent) -> LegEvent | None:
 
 
 class SipLeg:
-    def __init__(self, call: OutboundCall, listener: LegListener) -> None:
+    def __init__(
+        self, call: OutboundCall, listener: LegListener, slots: HostSlots | None = None
+    ) -> None:
         self._call = call
         self._listener = listener
+        self._slots = slots
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ended = False
         self._spawn(self._place())
@@ -102,6 +117,15 @@ class SipLeg:
         self._listener(mapped)
 
     async def _place(self) -> None:
+        if self._slots is None:
+            await self._invite()
+            return
+        async with self._slots.slot(self._call.spec.destination_host_port()):
+            if self._ended or self._call.state is not CallState.IDLE:
+                return  # hung up while waiting for a slot: nothing to send
+            await self._invite()
+
+    async def _invite(self) -> None:
         try:
             await self._call.invite()
         except Exception as exc:
@@ -164,7 +188,13 @@ class SipDialer:
         credentials: CredentialLookup | None = None,
         session_expires: int = 1800,
         max_redirects: int = 0,
+        remote_policy: RemotePolicyFactory | None = None,
+        host_slots: HostSlots | None = None,
     ) -> None:
+        """`remote_policy`: each call's shared.sip policy (None: no limits, for tests of the
+        SIP layer); `host_slots`: the per-destination-host cap on INVITEs in flight."""
+        self.remote_policy = remote_policy
+        self.host_slots = host_slots
         self.session_expires = session_expires
         self.max_redirects = max_redirects
         self.transport = transport
@@ -217,7 +247,8 @@ class SipDialer:
             credentials=self._credentials_for(spec),
             session_expires=self.session_expires,
             max_redirects=self.max_redirects,
+            policy=self.remote_policy(spec.customer_hop) if self.remote_policy else OPEN_POLICY,
         )
-        leg = SipLeg(call, listener)
+        leg = SipLeg(call, listener, self.host_slots)
         holder.append(leg)
         return leg

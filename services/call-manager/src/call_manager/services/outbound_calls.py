@@ -18,6 +18,7 @@ routes instead of one forced provider.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,6 +45,7 @@ from call_manager.planning.plan import (
     store_plan,
 )
 from call_manager.planning.template import CallTemplate
+from call_manager.policy.guard import CallGuard
 from call_manager.repositories.calls import CallRepository
 from call_manager.repositories.groupcalls import GroupcallRepository
 from call_manager.services.destinations import DestinationResolver, GroupPlan
@@ -96,7 +98,11 @@ class OutboundCallService:
         live: LiveCalls,
         idempotency_wait: float = 5.0,
         max_attempts: int = 5,
+        guard: CallGuard | None = None,
     ) -> None:
+        """`guard`: caller ID, dial policy and fair share (call_manager.policy); None only
+        in tests of the planning itself."""
+        self._guard = guard
         self._sessions = sessions
         self._wake = wake
         self._dialroutes = dialroutes
@@ -160,19 +166,27 @@ class OutboundCallService:
         for outcome in groups.values():
             if isinstance(outcome, GroupPlan):
                 numbers |= {a["target"] for a in outcome.addresses if a["type"] == "tel"}
+        refused: dict[str, str] = {}
+        if self._guard is not None:
+            in_groups = [
+                a for g in groups.values() if isinstance(g, GroupPlan) for a in g.addresses
+            ]
+            refused = await self._guard.refusals(customer_id, body, in_groups)
         routes = await self._resolve_routes(customer_id, numbers)
         plan = build_plan(
             request_id,
             body.destinations,
             template,
             groups,
-            lambda address: self._candidates(routes, template, address),
+            lambda address: self._candidates(routes, template, address, refused),
             self._live.replica_id,
             utcnow(),
         )
         if plan.failed:
             raise _refusal(plan)
         async with self._sessions() as session, session.begin():
+            if self._guard is not None:  # the customer's share, locked until the commit
+                await self._guard.admit(session, customer_id, len(plan.call_rows))
             await add_events(session, await store_plan(session, plan))
             if idempotency_key:
                 await self._keys.complete(session, customer_id, idempotency_key)
@@ -193,17 +207,25 @@ class OutboundCallService:
         return dict(zip(ordered, found, strict=True))
 
     def _candidates(
-        self, routes: Routes, template: CallTemplate, address: dict[str, Any]
+        self,
+        routes: Routes,
+        template: CallTemplate,
+        address: dict[str, Any],
+        refused: dict[str, str],
     ) -> Candidates:
         if address["type"] == "sip":
-            host = str(address["target"]).partition("@")[2]
+            target = str(address["target"])
+            if target in refused:
+                return Candidates(problem=f"refused by the dial policy: {refused[target]}")
             try:
                 direct = self._candidate_factory.candidate(
-                    ProviderRoute(hostname=host), template, address
+                    ProviderRoute(hostname=target.partition("@")[2]), template, address
                 )
             except InviteError as exc:
                 return Candidates(problem=str(exc))
-            return Candidates((direct,))
+            # The SIP layer checks this customer-chosen hop again when it resolves it.
+            spec = dataclasses.replace(direct.spec, customer_hop=True)
+            return Candidates((dataclasses.replace(direct, spec=spec),))
         found = routes[address["target"]]
         if isinstance(found, NoRoute):
             return Candidates(problem=str(found), no_route=True)

@@ -1,0 +1,102 @@
+"""Driving the isolated stack (gateway, provider-manager, two call-managers) over HTTP as an
+operator and as a customer made with the CLI."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from tests.abuse.conftest import ISOLATED_ADMIN_PASSWORD, cli_account
+from tests.support.polling import eventually
+
+CUSTOMER_PASSWORD = "customer-password-123"
+CALLER_ID = "+14155551234"
+
+
+@dataclass(frozen=True)
+class Customer:
+    customer_id: str
+    headers: dict[str, str]
+
+
+async def login(http: aiohttp.ClientSession, username: str, password: str) -> dict[str, str]:
+    async with http.post("/auth/login", json={"username": username, "password": password}) as r:
+        assert r.status == 200, await r.text()
+        return {"Authorization": f"Bearer {(await r.json())['token']}"}
+
+
+async def operator(http: aiohttp.ClientSession) -> dict[str, str]:
+    return await login(http, "admin", ISOLATED_ADMIN_PASSWORD)
+
+
+async def customer(
+    http: aiohttp.ClientSession, database_url: str, *, verified: str | None = CALLER_ID
+) -> Customer:
+    """A CustomerAdmin made with the CLI, with `verified` as its caller ID (None: none)."""
+    customer_id = str(uuid.uuid4())
+    username = await cli_account(
+        database_url, CUSTOMER_PASSWORD, "CustomerAdmin", customer_id=customer_id
+    )
+    if verified is not None:
+        body = {"customer_id": customer_id, "pattern": verified}
+        await call(http, "POST", "/v1.0/caller_ids", await operator(http), body)
+    return Customer(customer_id, await login(http, username, CUSTOMER_PASSWORD))
+
+
+async def call(
+    http: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: Any = None,
+    status: int = 200,
+) -> dict[str, Any]:
+    async with http.request(method, path, json=body, headers=headers) as resp:
+        data: dict[str, Any] = await resp.json()
+        assert resp.status == status, data
+        if status in (429, 503):
+            assert int(resp.headers["Retry-After"]) > 0
+        return data
+
+
+def calls_body(*targets: str, source: str = CALLER_ID) -> dict[str, Any]:
+    return {
+        "source": {"type": "tel", "target": source},
+        "destinations": [{"type": "sip" if "@" in t else "tel", "target": t} for t in targets],
+    }
+
+
+async def refused(
+    http: aiohttp.ClientSession, who: Customer, body: dict[str, Any], status: int, reason: str
+) -> dict[str, Any]:
+    data = await call(http, "POST", "/v1.0/calls", who.headers, body, status)
+    assert data["error"]["reason"] == reason, data
+    return data
+
+
+async def listed_calls(http: aiohttp.ClientSession, who: Customer) -> list[dict[str, Any]]:
+    page = await call(http, "GET", "/v1.0/calls?page_size=100", who.headers)
+    return list(page["result"])
+
+
+async def wait_all_hung_up(http: aiohttp.ClientSession, who: Customer) -> None:
+    async def done() -> bool:
+        return all(c["status"] == "hangup" for c in await listed_calls(http, who))
+
+    await eventually(done, 20, interval=0.1, message="every call hung up")
+
+
+def invite_call_ids(datagrams: list[Any]) -> set[str]:
+    """Distinct Call-IDs of the INVITEs a peer received (retransmissions count once)."""
+    found: set[str] = set()
+    for datagram in datagrams:
+        text = datagram.text
+        if text.startswith("INVITE "):
+            match = re.search(r"^(?:call-id|i)\s*:\s*(\S+)", text, re.I | re.M)
+            if match:
+                found.add(match.group(1))
+    return found

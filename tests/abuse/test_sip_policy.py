@@ -1,0 +1,187 @@
+"""The dial policy in the SIP layer: a 3xx, a hostile Contact or Record-Route, an SDP
+address, or a customer's host resolving to 127.0.0.1 never lead a call to an internal
+address. Driven with scripted carriers on loopback; the policy is call-manager's own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from call_manager.policy.addresses import AllowList
+from call_manager.policy.dial_policy import CallRemotePolicy
+from shared.sip.call import CallEventKind, OutboundCall
+from shared.sip.invite_request import CallSpec
+from shared.sip.resolver import SipResolver
+from shared.sip.rtp import RtpTicker
+from shared.sip.testing.udp_peers import ScriptedPeer, SilentPeer
+from shared.sip.timers import SipTimers
+from shared.sip.transport import UdpTransport
+
+TIMERS = SipTimers(t1=0.05, t2=0.4, t4=0.5, timer_d=0.5)
+SDP = [("Content-Type", "application/sdp")]
+OPERATOR_ALLOWS = AllowList.parse("127.0.0.2/32")
+
+
+@pytest.fixture
+async def transport() -> AsyncIterator[UdpTransport]:
+    transport = await UdpTransport.create("127.0.0.1", 0)
+    yield transport
+    transport.close()
+    await transport.wait_closed()
+
+
+@pytest.fixture
+async def ticker() -> AsyncIterator[RtpTicker]:
+    ticker = RtpTicker()
+    yield ticker
+    await ticker.aclose()
+
+
+@pytest.fixture
+async def victim() -> AsyncIterator[SilentPeer]:
+    """An internal service on 127.0.0.1 that must never hear from a call."""
+    peer = await SilentPeer.start("127.0.0.1")
+    yield peer
+    peer.close()
+
+
+def _sdp(host: str, port: int) -> bytes:
+    return (
+        f"v=0\r\no=c 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
+        f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    ).encode()
+
+
+def _call(
+    transport: UdpTransport, carrier: ScriptedPeer, policy: CallRemotePolicy, ticker: RtpTicker
+) -> OutboundCall:
+    return OutboundCall(
+        transport,
+        SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
+        CallSpec(request_uri=f"sip:42@{carrier.target}"),
+        timers=TIMERS,
+        ticker=ticker,
+        policy=policy,
+    )
+
+
+async def test_a_hostile_contact_is_refused(
+    transport: UdpTransport, victim: SilentPeer, ticker: RtpTicker
+) -> None:
+    """A provider's 200 names 127.0.0.1:<victim> as its Contact: ACK and BYE go to the
+    carrier's own address instead, and the call ends as failed."""
+    carrier = await ScriptedPeer.start("127.0.0.1")
+    try:
+        call = _call(transport, carrier, CallRemotePolicy(AllowList(), False), ticker)
+        placing = asyncio.create_task(call.invite())
+        invite, addr = await carrier.expect_request("INVITE")
+        contact = [("Contact", f"<sip:x@{victim.target}>"), *SDP]
+        carrier.respond(invite, addr, 200, "OK", headers=contact, body=_sdp("127.0.0.1", 9))
+        ack, _ = await carrier.expect_request("ACK")
+        bye, bye_addr = await carrier.expect_request("BYE")
+        carrier.respond(bye, bye_addr, 200, "OK", to_tag=None)
+        outcome = await placing
+    finally:
+        carrier.close()
+    assert outcome.kind is CallEventKind.FAILED
+    assert outcome.error is not None and "dial policy" in outcome.error
+    assert ack.uri == f"sip:x@{victim.target}"  # the dialog's target, sent to the carrier
+    await asyncio.sleep(0.2)  # anything stray would have arrived by now (loopback)
+    assert victim.received == []
+
+
+async def test_a_hostile_record_route_is_refused(
+    transport: UdpTransport, victim: SilentPeer, ticker: RtpTicker
+) -> None:
+    carrier = await ScriptedPeer.start("127.0.0.1")
+    try:
+        call = _call(transport, carrier, CallRemotePolicy(AllowList(), False), ticker)
+        placing = asyncio.create_task(call.invite())
+        invite, addr = await carrier.expect_request("INVITE")
+        headers = [
+            ("Contact", f"<sip:x@{carrier.target}>"),
+            ("Record-Route", f"<sip:{victim.target};lr>"),
+            *SDP,
+        ]
+        carrier.respond(invite, addr, 200, "OK", headers=headers, body=_sdp("127.0.0.1", 9))
+        await carrier.expect_request("ACK")
+        bye, bye_addr = await carrier.expect_request("BYE")
+        carrier.respond(bye, bye_addr, 200, "OK", to_tag=None)
+        outcome = await placing
+    finally:
+        carrier.close()
+    assert outcome.kind is CallEventKind.FAILED
+    await asyncio.sleep(0.2)
+    assert victim.received == []
+
+
+async def test_a_redirect_to_loopback_is_not_followed(
+    transport: UdpTransport, victim: SilentPeer, ticker: RtpTicker
+) -> None:
+    """A customer's PBX (allowed address) redirects to 127.0.0.1: the 302 ends the call."""
+    carrier = await ScriptedPeer.start("127.0.0.2")
+    try:
+        call = _call(transport, carrier, CallRemotePolicy(OPERATOR_ALLOWS, True), ticker)
+        placing = asyncio.create_task(call.invite())
+        invite, addr = await carrier.expect_request("INVITE")
+        carrier.respond(
+            invite, addr, 302, "Moved", headers=[("Contact", f"<sip:x@{victim.target}>")]
+        )
+        await carrier.expect_request("ACK")
+        outcome = await placing
+    finally:
+        carrier.close()
+    assert (outcome.kind, outcome.status_code) == (CallEventKind.FAILED, 302)
+    await asyncio.sleep(0.2)
+    assert victim.received == []
+
+
+async def test_a_customer_host_resolving_inside_is_never_invited(
+    transport: UdpTransport, victim: SilentPeer, ticker: RtpTicker
+) -> None:
+    """The creation check let a name through; by dialing time it points at 127.0.0.1."""
+    call = OutboundCall(
+        transport,
+        SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
+        CallSpec(request_uri=f"sip:42@{victim.target}"),
+        timers=TIMERS,
+        ticker=ticker,
+        policy=CallRemotePolicy(OPERATOR_ALLOWS, True),
+    )
+    outcome = await call.invite()
+    assert outcome.kind is CallEventKind.FAILED
+    assert outcome.error is not None and "dial policy" in outcome.error
+    await asyncio.sleep(0.2)
+    assert victim.received == []
+
+
+async def test_rtp_goes_only_to_allowed_addresses(
+    transport: UdpTransport, victim: SilentPeer, ticker: RtpTicker
+) -> None:
+    """A PBX on the allowed address answers with SDP pointing at 127.0.0.1: no RTP there.
+    The same answer pointing at its own address gets RTP."""
+    for media_host, media_peer_host in (("127.0.0.1", None), ("127.0.0.2", "127.0.0.2")):
+        pbx = await ScriptedPeer.start("127.0.0.2")
+        media = await SilentPeer.start(media_peer_host) if media_peer_host else victim
+        try:
+            call = _call(transport, pbx, CallRemotePolicy(OPERATOR_ALLOWS, True), ticker)
+            placing = asyncio.create_task(call.invite())
+            invite, addr = await pbx.expect_request("INVITE")
+            headers = [("Contact", f"<sip:x@{pbx.target}>"), *SDP]
+            body = _sdp(media_host, media.port)
+            pbx.respond(invite, addr, 200, "OK", headers=headers, body=body)
+            assert (await placing).kind is CallEventKind.ANSWERED
+            await asyncio.sleep(0.3)  # 15 packets' worth of silence
+            bye_task = asyncio.create_task(call.bye())
+            bye, bye_addr = await pbx.expect_request("BYE")
+            pbx.respond(bye, bye_addr, 200, "OK", to_tag=None)
+            await bye_task
+            if media_peer_host is None:
+                assert victim.received == []
+            else:
+                assert len(media.received) > 0
+        finally:
+            pbx.close()
+            if media is not victim:
+                media.close()
