@@ -30,6 +30,7 @@ BENCHMARKS = {
     / "call-manager"
     / "benchmarks"
     / "bench_call_robustness.py",
+    "abuse": ROOT / "benchmarks" / "bench_abuse.py",
 }
 
 

@@ -33,6 +33,7 @@ from shared.db import async_url
 from shared.rpc import RpcClient
 from shared.sip.testing.sipp import SippProcess
 
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.failover.helpers import CALLER_ID, PASSWORD, Caller, login
 from tests.routes.helpers import RouteDriver
 from tests.support.backends import with_database
@@ -99,8 +100,8 @@ async def routed_gateway(failover_env: dict[str, Any]) -> AsyncIterator[GatewayA
                 "GATEWAY_PORT": 0,
                 "GATEWAY_OPS_PORT": 0,
                 # The shared database's admin (created by whichever gateway starts first).
-                "ADMIN_USERNAME": "admin",
-                "ADMIN_PASSWORD": "test-admin-password",
+                "ADMIN_USERNAME": ADMIN_USERNAME,
+                "ADMIN_PASSWORD": ADMIN_PASSWORD,
                 "JWT_SECRET": f"failover-jwt-secret-{uuid.uuid4().hex}",
             }
         )
@@ -164,7 +165,8 @@ def accounts(
         if customer_id is None:
             body = {"customer_id": customer, "pattern": CALLER_ID}
             await rpc.request(queue, "POST", "/v1/caller_ids", body)
-        return Caller(customer, await login(api, name))
+        operator = await login(api, ADMIN_USERNAME, ADMIN_PASSWORD)
+        return Caller(customer, await login(api, name), operator)
 
     return make
 

@@ -78,8 +78,12 @@ async def test_answer_lists_the_created_calls(
         # customer_id comes from the caller, never from the body.
         assert call.customer_id == caller.customer_id
         assert (call.providercall_id, call.groupcall_id) == (NIL_UUID, NIL_UUID)
-        assert call.provider_id == provider and call.status == "dialing"
-        assert [a.provider_id for a in call.attempts] == [provider]
+        # Customers see each attempt's outcome, not the carrier (issue 11).
+        assert call.provider_id == NIL_UUID and call.status == "dialing"
+        assert [(a.provider_id, a.request_uri) for a in call.attempts] == [(NIL_UUID, "")]
+        full = await get_json(api, f"/v1.0/calls/{call.id}", caller.operator)
+        assert full["provider_id"] == provider
+        assert [a["provider_id"] for a in full["attempts"]] == [provider]
 
 
 async def test_sip_destinations_are_dialed_directly(
@@ -140,7 +144,7 @@ async def test_agent_destinations_become_routed_groupcalls(
         assert created["calls"] == []
         [group] = created["groupcalls"]
         await invited(us, NYC)
-        child = await wait_call(api, caller.headers, group["call_ids"][0], "hangup")
+        child = await wait_call(api, caller.operator, group["call_ids"][0], "hangup")
     assert (group["owner_id"], group["provider_id"]) == (agent_id, NIL_UUID)
     assert child["provider_id"] == provider and child["groupcall_id"] == group["id"]
 

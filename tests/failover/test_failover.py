@@ -49,7 +49,7 @@ async def test_503_then_200_is_answered_through_the_second_carrier(
         p_down, p_up = await sip_provider(routing, down), await sip_provider(routing, up)
         r_down, r_up = await _routes(routing, caller.customer_id, p_down, p_up)
         call_id = await place(api, caller, NYC)
-        call = await wait_call(api, caller.headers, call_id, "hangup")
+        call = await wait_call(api, caller.operator, call_id, "hangup")
         [first_invite] = await invited(down, NYC)
         [second_invite] = await invited(up, NYC)
 
@@ -84,7 +84,7 @@ async def test_486_ends_the_call_as_busy_without_a_second_attempt(
         p_busy = await sip_provider(routing, busy)
         await _routes(routing, caller.customer_id, p_busy, await sip_provider(routing, spare))
         call_id = await place(api, caller, NYC)
-        call = await wait_call(api, caller.headers, call_id, "hangup")
+        call = await wait_call(api, caller.operator, call_id, "hangup")
         await invited(busy, NYC)
         # The call is over and decided: the second carrier never heard of it.
         assert invites(spare) == []
@@ -111,7 +111,7 @@ async def test_unknown_name_and_silent_carrier_fail_over_to_a_working_one(
         p_silent, p_up = await sip_provider(routing, silent), await sip_provider(routing, up)
         await _routes(routing, caller.customer_id, unknown, p_silent, p_up)
         call_id = await place(api, caller, NYC)
-        call = await wait_call(api, caller.headers, call_id, "hangup", timeout=20)
+        call = await wait_call(api, caller.operator, call_id, "hangup", timeout=20)
         await invited(silent, NYC)
         await invited(up, NYC)
     assert call["hangup_reason"] == "normal"
@@ -135,7 +135,7 @@ async def test_exhausted_candidates_hang_up_with_the_last_attempts_reason(
         p_down, p_slow = await sip_provider(routing, down), await sip_provider(routing, slow)
         await _routes(routing, caller.customer_id, p_down, p_slow)
         call_id = await place(api, caller, NYC)
-        call = await wait_call(api, caller.headers, call_id, "hangup")
+        call = await wait_call(api, caller.operator, call_id, "hangup")
     assert (call["hangup_reason"], call["sip_status_code"]) == ("noanswer", 408)
     assert [a["sip_status_code"] for a in call["attempts"]] == [503, 408]
     assert call["provider_id"] == p_slow

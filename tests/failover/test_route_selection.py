@@ -28,7 +28,7 @@ ANSWER = "uas_answer.xml"
 async def _answered(api: aiohttp.ClientSession, caller: Caller, number: str) -> dict[str, Any]:
     """Place a call and wait for its end: answered, then hung up by us (no flow)."""
     call_id = await place(api, caller, number)
-    call = await wait_call(api, caller.headers, call_id, "hangup")
+    call = await wait_call(api, caller.operator, call_id, "hangup")
     assert (call["hangup_reason"], call["tm_progressing"] is not None) == ("normal", True), call
     return call
 
@@ -151,7 +151,7 @@ async def test_the_call_shows_its_provider_while_it_runs(
         provider = await sip_provider(routing, only)
         route = await routing.route(provider, "all", caller.customer_id)
         call_id = await place(api, caller, LONDON)
-        fetched = await get_json(api, f"/v1.0/calls/{call_id}", caller.headers)
+        fetched = await get_json(api, f"/v1.0/calls/{call_id}", caller.operator)
         # The first attempt is on the call from its creation, before any SIP answer.
         assert fetched["provider_id"] == provider
         assert [(a["provider_id"], a["route_id"]) for a in fetched["attempts"]] == [

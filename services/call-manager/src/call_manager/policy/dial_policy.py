@@ -48,9 +48,9 @@ class DialPolicy:
         hostport = target.partition("@")[2]
         host, port = host_port_of(hostport)
         carriers = await self._providers.hosts()
-        if host in {name for name, _ in carriers}:
-            return self._refused("carrier", f"{host} is a carrier's host: dial its numbers")
         literal = parse_ip(host)
+        if literal is None and host in {name for name, _ in carriers}:
+            return self._refused("carrier", f"{host} is a carrier's host: dial its numbers")
         if literal is not None:
             if await self._is_carrier(literal, port, carriers):
                 return self._refused("carrier", f"{host} is a carrier's address")
