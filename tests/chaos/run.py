@@ -178,6 +178,15 @@ class Suite:
         finally:
             await engine.dispose()
         customer_token = await _login(self.http, self.base, username, CUSTOMER_PASSWORD)
+        # The callers' source must be one of the customer's verified caller IDs.
+        await _api(
+            self.http,
+            self.base,
+            self.admin_token,
+            "POST",
+            "/v1.0/caller_ids",
+            {"customer_id": self.customer_id, "pattern": "+14155550100"},
+        )
         self.responders = await start_responders(self.sizes.probed)
         for i, responder in enumerate(self.responders):
             await self._provider(f"probed-{i}", f"127.0.0.1:{responder.port}")

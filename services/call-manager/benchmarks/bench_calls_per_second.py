@@ -39,6 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
+import jwt
 import psutil
 from shared.sip.testing.sipp import SippProcess
 
@@ -216,6 +217,12 @@ async def _prepare(http: aiohttp.ClientSession, carrier: SippProcess) -> dict[st
         provider_id = (await r.json())["id"]
     route = {"provider_id": provider_id, "target": "all", "name": "bench default"}
     async with http.post("/v1.0/routes", json=route, headers=headers) as r:
+        r.raise_for_status()
+    # The source the calls send must be one of the admin's customer's verified caller IDs.
+    token = headers["Authorization"].removeprefix("Bearer ")
+    customer_id = jwt.decode(token, options={"verify_signature": False})["customer_id"]
+    verified = {"customer_id": customer_id, "pattern": "+14155551234"}
+    async with http.post("/v1.0/caller_ids", json=verified, headers=headers) as r:
         r.raise_for_status()
     return headers
 
