@@ -81,6 +81,10 @@ def platform_env(backends: tuple[str, str], run_id: str) -> Iterator[dict[str, A
         "QUEUE_PREFIX": f"test-{run_id}",
         # A fresh key per run: provider passwords are sealed with it (provider-manager).
         "PROVIDER_CREDENTIALS_KEY": new_key_text(),
+        # Every test logs in from 127.0.0.1, and some fail on purpose: a per-address limit
+        # of 5 would soon lock the whole run out (tests/abuse checks the limit on its own
+        # database, with the default).
+        "GATEWAY_LOGIN_ADDRESS_MAX_FAILURES": 100_000,
     }
     migrate_provider_manager(ProviderManagerSettings.model_validate(env))
     migrate_gateway(GatewaySettings.model_validate(env))

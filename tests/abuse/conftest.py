@@ -59,6 +59,7 @@ def isolated_env(platform_env: dict[str, Any], isolated_database: str) -> dict[s
         **platform_env,
         "DATABASE_URL": isolated_database,
         "QUEUE_PREFIX": f"test-abuse-{uuid.uuid4().hex[:8]}",
+        "GATEWAY_LOGIN_ADDRESS_MAX_FAILURES": 5,  # the default, which the run's env raises
     }
 
 

@@ -16,7 +16,8 @@ from aio_pika.abc import AbstractRobustConnection
 from api_gateway.app import GatewayApp
 from call_manager.app import CallManagerApp
 from call_manager.settings import Settings as CallManagerSettings
-from shared.errors import not_found
+from shared.contracts.caller_ids import CallerIdCreate
+from shared.errors import AppError, ErrorStatus, not_found
 from shared.rpc import Router, RpcContext, RpcServer
 from shared.sip.testing.sipp import SippProcess
 
@@ -33,6 +34,9 @@ CALL_MANAGER_ENV: dict[str, Any] = {
     "CALL_MANAGER_REPLICA_DEAD_AFTER": 2.0,
     "CALL_MANAGER_REAPER_INTERVAL": 0.5,
     "CALL_MANAGER_DNS_SERVERS": "127.0.0.1:9",  # nothing answers: unresolvable names fail fast
+    # Customers' sip destinations here are sipp on loopback, which the dial policy refuses
+    # unless the operator allows it (tests/abuse checks the refusals).
+    "CALL_MANAGER_DIAL_ALLOW": "127.0.0.1/32",
 }
 
 
@@ -63,6 +67,22 @@ async def calls_api(
 def admin_customer(admin_token: str) -> str:
     claims = jwt.decode(admin_token, options={"verify_signature": False})
     return str(claims["customer_id"])
+
+
+# The source POST /calls bodies here send.
+CALLER_ID = "+14155551234"
+
+
+@pytest.fixture(scope="session")
+async def admin_caller_id(call_manager: CallManagerApp, admin_customer: str) -> str:
+    """The admin's customer may send CALLER_ID on POST /calls (a verified caller ID)."""
+    body = CallerIdCreate(customer_id=admin_customer, pattern=CALLER_ID)
+    try:
+        await call_manager.caller_ids.create(new_uuid(), body)
+    except AppError as err:
+        if err.status is not ErrorStatus.ALREADY_EXISTS:
+            raise
+    return CALLER_ID
 
 
 SippFactory = Callable[..., AbstractAsyncContextManager[SippProcess]]

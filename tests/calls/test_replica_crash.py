@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aio_pika.abc import AbstractRobustConnection
 from call_manager.app import CallManagerApp
 from call_manager.repositories.dialogs import DialogRepository
 from call_manager.services.recovery import finish_owned
 from call_manager.tables import calls, dialogs, replicas
 from shared.contracts.calls import CallCreate
-from shared.rpc import RpcClient
+from shared.rpc import Router, RpcClient, RpcContext, RpcServer
 from shared.sip.parser import parse_message
 from sqlalchemy import delete, select
 
@@ -46,12 +47,26 @@ async def _statuses(app: CallManagerApp, ids: list[str]) -> dict[str, str]:
 
 @pytest.fixture
 async def replica(
-    platform_env: dict[str, Any], call_manager: CallManagerApp, tmp_path: Path
+    platform_env: dict[str, Any],
+    call_manager: CallManagerApp,
+    tmp_path: Path,
+    broker: AbstractRobustConnection,
 ) -> AsyncIterator[ReplicaProcess]:
     process = ReplicaProcess({**platform_env, **CALL_MANAGER_ENV}, tmp_path)
+    # Its own prefix has no provider-manager: a stand-in answers the dial policy's one
+    # question (which hosts are carriers: none here).
+    carriers = Router()
+
+    async def hostnames(_: RpcContext) -> dict[str, list[str]]:
+        return {"hostnames": []}
+
+    carriers.get("/v1/providers/hostnames", hostnames)
+    stand_in = RpcServer(broker, f"{process.prefix}.provider-manager.request", carriers)
+    await stand_in.start()
     await process.start(call_manager)
     yield process
     await process.stop()
+    await stand_in.stop()
 
 
 async def test_killed_replica_calls_get_a_bye_each(
@@ -60,6 +75,7 @@ async def test_killed_replica_calls_get_a_bye_each(
     rpc: RpcClient,
     sipp: SippFactory,
     admin_customer: str,
+    admin_caller_id: str,
 ) -> None:
     await replica.wait_serving(rpc)
     async with sipp("uas_answer_hold.xml", calls=CALLS, max_runtime=60) as carrier:
@@ -114,7 +130,7 @@ async def test_killed_replica_calls_get_a_bye_each(
 
 
 async def test_a_reaped_replica_drops_its_dialogs_without_a_bye(
-    call_manager: CallManagerApp, sipp: SippFactory, admin_customer: str
+    call_manager: CallManagerApp, sipp: SippFactory, admin_customer: str, admin_caller_id: str
 ) -> None:
     async with sipp("uas_answer_hold.xml", calls=1, max_runtime=30) as carrier:
         body = CallCreate.model_validate(_body(admin_customer, carrier.port, 1))
