@@ -116,13 +116,32 @@ async def test_a_hostile_record_route_is_refused(
     assert victim.received == []
 
 
-async def test_a_redirect_to_loopback_is_not_followed(
-    transport: UdpTransport, victim: SilentPeer, ticker: RtpTicker
+@pytest.mark.parametrize(
+    ("carrier_host", "allow", "customer_hop"),
+    [("127.0.0.2", OPERATOR_ALLOWS, True), ("127.0.0.1", AllowList(), False)],
+    ids=["customer-pbx", "provider"],
+)
+async def test_a_redirect_to_loopback_is_refused(
+    transport: UdpTransport,
+    victim: SilentPeer,
+    ticker: RtpTicker,
+    carrier_host: str,
+    allow: AllowList,
+    customer_hop: bool,
 ) -> None:
-    """A customer's PBX (allowed address) redirects to 127.0.0.1: the 302 ends the call."""
-    carrier = await ScriptedPeer.start("127.0.0.2")
+    """A 302 whose Contact is 127.0.0.1:<victim>: redirects are followed (up to
+    max_redirects), but not to an address the policy refuses; the call fails instead."""
+    carrier = await ScriptedPeer.start(carrier_host)
     try:
-        call = _call(transport, carrier, CallRemotePolicy(OPERATOR_ALLOWS, True), ticker)
+        call = OutboundCall(
+            transport,
+            SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
+            CallSpec(request_uri=f"sip:42@{carrier.target}"),
+            timers=TIMERS,
+            ticker=ticker,
+            policy=CallRemotePolicy(allow, customer_hop),
+            max_redirects=2,
+        )
         placing = asyncio.create_task(call.invite())
         invite, addr = await carrier.expect_request("INVITE")
         carrier.respond(
@@ -132,7 +151,8 @@ async def test_a_redirect_to_loopback_is_not_followed(
         outcome = await placing
     finally:
         carrier.close()
-    assert (outcome.kind, outcome.status_code) == (CallEventKind.FAILED, 302)
+    assert outcome.kind is CallEventKind.FAILED
+    assert outcome.error is not None and "dial policy" in outcome.error, outcome
     await asyncio.sleep(0.2)
     assert victim.received == []
 
