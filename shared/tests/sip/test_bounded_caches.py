@@ -7,6 +7,7 @@ from shared.sip.invite_request import CallSpec
 from shared.sip.message import SipRequest
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver, _TtlCache
+from shared.sip.target import Target
 from shared.sip.transport import UdpTransport
 
 
@@ -42,7 +43,7 @@ async def test_answered_requests_per_call_are_bounded() -> None:
     try:
         call = OutboundCall(transport, SipResolver(), CallSpec(request_uri="sip:1@127.0.0.1:9"))
         for i in range(MAX_ANSWERED_REQUESTS * 4):
-            call.on_request(_options(f"b{i}", call.call_id), ("127.0.0.1", 9))
+            call.on_request(_options(f"b{i}", call.call_id), Target("127.0.0.1", 9))
         assert len(call._answered_requests) == MAX_ANSWERED_REQUESTS
     finally:
         transport.close()
