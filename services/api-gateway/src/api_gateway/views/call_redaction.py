@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.contracts.calls import NIL_UUID
+from shared.ids import NIL_UUID
 
 from api_gateway.accounts import Identity
 from api_gateway.permissions import Permission

@@ -7,9 +7,9 @@ from typing import Any
 
 from shared.contracts.caller_ids import CallerIdCreate
 from shared.contracts.validation import parse_body
+from shared.requests import new_id, optional_uuid, path_uuid
 from shared.rpc import Reply, RpcContext
 
-from call_manager.handlers.common import new_id, optional_uuid, path_uuid
 from call_manager.policy.caller_ids import CallerIds
 
 
