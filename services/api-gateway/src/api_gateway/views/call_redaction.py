@@ -3,8 +3,9 @@
 A call's attempts name the provider, the dial route and the Request-URI sent (carrier host,
 tech prefix and postfix): exactly what a customer would need to dial the carrier directly,
 bypassing routes and billing. Only project super admins see them; for everyone else the
-provider and route ids read as the nil UUID and the Request-URI as "". The shape stays
-the same, so clients need no second model.
+provider and route ids read as the nil UUID and the Request-URI as "", and the call's
+metadata loses `route_provider_ids`. The shape stays the same, so clients need no second
+model.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ def _call(call: Any) -> Any:
     out = {**call}
     if "provider_id" in out:
         out["provider_id"] = NIL_UUID
+    metadata = out.get("metadata")
+    if isinstance(metadata, dict) and "route_provider_ids" in metadata:
+        out["metadata"] = {k: v for k, v in metadata.items() if k != "route_provider_ids"}
     attempts = out.get("attempts")
     if isinstance(attempts, list):
         out["attempts"] = [
