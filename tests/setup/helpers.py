@@ -77,7 +77,14 @@ class SetupDriver:
         """Every provider row, as text, to prove a failed setup changed nothing."""
         async with self.app.sessions() as session:
             rows = await session.execute(
-                text("SELECT p::text FROM provider_manager.providers p ORDER BY id")
+                # Health and registration columns are the health-checker's, written at any
+                # time for every provider of the run: not part of what a setup may change.
+                text(
+                    "SELECT (to_jsonb(p) - 'health_status' - 'health_checked_at'"
+                    " - 'registration_status' - 'registration_reason'"
+                    " - 'registration_changed_at')::text"
+                    " FROM provider_manager.providers p ORDER BY id"
+                )
             )
             return [tuple(r) for r in rows.all()]
 

@@ -38,7 +38,9 @@ class ProviderHosts:
         rpc: RpcClient,
         queue: str,
         timeout: float = 3.0,
-        refresh_seconds: float = 10.0,
+        # Short: a provider created a moment ago must already be refused. One fetch still
+        # serves every destination of one request.
+        refresh_seconds: float = 0.25,
         stale_seconds: float = 300.0,
     ) -> None:
         self._rpc = rpc
