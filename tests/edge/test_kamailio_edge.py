@@ -7,11 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from shared.sip.call import CallEventKind, CredentialsSource, OutboundCall
+from shared.sip.call import CallEventKind, OutboundCall
 from shared.sip.digest import Credentials
 from shared.sip.invite_request import CallSpec
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
+from shared.sip.testing.credentials import fixed_credentials
 from shared.sip.testing.kamailio import REALM, KamailioProcess
 from shared.sip.testing.sipp import SippProcess
 from shared.sip.testing.waiting import wait_until
@@ -23,13 +24,6 @@ pytestmark = pytest.mark.skipif(
 )
 USER, PASSWORD = "edge-trunk", "edge-pw-123"
 SWITCH = Path(__file__).parent / "scenarios" / "switch_answer.xml"
-
-
-def _source(credentials: Credentials | None) -> CredentialsSource:
-    async def fetch() -> Credentials | None:
-        return credentials
-
-    return fetch
 
 
 async def test_call_through_a_challenging_record_routing_proxy(tmp_path: Path) -> None:
@@ -45,7 +39,7 @@ async def test_call_through_a_challenging_record_routing_proxy(tmp_path: Path) -
                 transport,
                 SipResolver(),
                 CallSpec(request_uri=f"sip:15551234567@{edge.target}", from_user="1001"),
-                credentials=_source(Credentials(USER, PASSWORD)),
+                credentials=fixed_credentials(Credentials(USER, PASSWORD)),
             )
             outcome = await call.invite()
             assert outcome.kind is CallEventKind.ANSWERED, (outcome, edge.log()[-2000:])
@@ -77,7 +71,7 @@ async def test_without_credentials_the_edge_refuses_and_the_reason_says_so(
                 transport,
                 SipResolver(),
                 CallSpec(request_uri=f"sip:15551234567@{edge.target}"),
-                credentials=_source(Credentials(USER, "not-the-password")),
+                credentials=fixed_credentials(Credentials(USER, "not-the-password")),
             )
             outcome = await call.invite()
             assert outcome.kind is CallEventKind.FAILED and outcome.status_code == 407

@@ -9,11 +9,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from shared.sip.call import CallEventKind, CredentialsSource, OutboundCall
+from shared.sip.call import CallEventKind, OutboundCall
 from shared.sip.digest import Credentials
 from shared.sip.invite_request import CallSpec
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
+from shared.sip.testing.credentials import fixed_credentials
 from shared.sip.testing.kamailio import KamailioProcess
 from shared.sip.testing.sipp import SippProcess
 from shared.sip.testing.waiting import wait_until
@@ -25,13 +26,6 @@ pytestmark = pytest.mark.skipif(
 )
 USER, PASSWORD = "edge-trunk", "edge-pw-123"
 SWITCH = Path(__file__).parent / "scenarios" / "switch_answer.xml"
-
-
-def _source(credentials: Credentials) -> CredentialsSource:
-    async def fetch() -> Credentials | None:
-        return credentials
-
-    return fetch
 
 
 async def test_challenged_call_through_kamailio_over_tcp(tmp_path: Path) -> None:
@@ -47,7 +41,10 @@ async def test_challenged_call_through_kamailio_over_tcp(tmp_path: Path) -> None
                 request_uri=f"sip:15551234567@{edge.target}", from_user="1001", transport="tcp"
             )
             call = OutboundCall(
-                transport, SipResolver(), spec, credentials=_source(Credentials(USER, PASSWORD))
+                transport,
+                SipResolver(),
+                spec,
+                credentials=fixed_credentials(Credentials(USER, PASSWORD)),
             )
             outcome = await call.invite()
             assert outcome.kind is CallEventKind.ANSWERED, (outcome, edge.log()[-2000:])

@@ -8,11 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from shared.sip.call import CallEventKind, CredentialsSource, OutboundCall
+from shared.sip.call import CallEventKind, OutboundCall
 from shared.sip.digest import Credentials
 from shared.sip.invite_request import CallSpec
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
+from shared.sip.testing.credentials import fixed_credentials
 from shared.sip.testing.kamailio import KamailioProcess
 from shared.sip.testing.sipp import SippProcess
 from shared.sip.testing.tls import make_test_pki
@@ -25,13 +26,6 @@ pytestmark = pytest.mark.skipif(
 )
 USER, PASSWORD = "tls-trunk", "tls-pw-321"
 SWITCH = Path(__file__).parent / "scenarios" / "switch_answer.xml"
-
-
-def _source(credentials: Credentials) -> CredentialsSource:
-    async def fetch() -> Credentials | None:
-        return credentials
-
-    return fetch
 
 
 async def test_challenged_call_through_kamailio_over_tls(tmp_path: Path) -> None:
@@ -54,7 +48,10 @@ async def test_challenged_call_through_kamailio_over_tls(tmp_path: Path) -> None
                 transport="tls",
             )
             call = OutboundCall(
-                transport, SipResolver(), spec, credentials=_source(Credentials(USER, PASSWORD))
+                transport,
+                SipResolver(),
+                spec,
+                credentials=fixed_credentials(Credentials(USER, PASSWORD)),
             )
             outcome = await call.invite()
             assert outcome.kind is CallEventKind.ANSWERED, (outcome, edge.log()[-2000:])

@@ -16,6 +16,7 @@ from shared.sip.digest import Credentials
 from shared.sip.invite_request import CallSpec
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
+from shared.sip.testing.credentials import fixed_credentials
 from shared.sip.testing.sipp import SippProcess
 from shared.sip.testing.waiting import wait_until
 from shared.sip.transport import UdpTransport
@@ -52,13 +53,6 @@ def _expected_response(header: str, method: str) -> str:
     return f'response="{digest}"'
 
 
-def _source(credentials: Credentials | None) -> Callable[[], Awaitable[Credentials | None]]:
-    async def fetch() -> Credentials | None:
-        return credentials
-
-    return fetch
-
-
 @pytest.mark.parametrize(("invite_code", "bye_code"), [(401, 407), (407, 401)])
 async def test_challenged_invite_and_bye_complete(
     transport: UdpTransport,
@@ -72,7 +66,7 @@ async def test_challenged_invite_and_bye_complete(
         transport,
         resolver,
         CallSpec(request_uri=f"sip:15551230000@{sipp.target}", from_user="1001"),
-        credentials=_source(Credentials(USER, PASSWORD)),
+        credentials=fixed_credentials(Credentials(USER, PASSWORD)),
     )
     outcome = await call.invite()
     assert outcome.kind is CallEventKind.ANSWERED, (outcome, sipp.logs())
@@ -112,7 +106,7 @@ async def test_sha256_challenge_is_answered_with_sha256(
         transport,
         resolver,
         CallSpec(request_uri=f"sip:15551230001@{sipp.target}"),
-        credentials=_source(Credentials(USER, PASSWORD)),
+        credentials=fixed_credentials(Credentials(USER, PASSWORD)),
     )
     outcome = await call.invite()
     await call.aclose()
@@ -132,7 +126,7 @@ async def test_wrong_password_fails_without_retrying_again(
         transport,
         resolver,
         CallSpec(request_uri=f"sip:15551230002@{sipp.target}"),
-        credentials=_source(Credentials(USER, "wrong")),
+        credentials=fixed_credentials(Credentials(USER, "wrong")),
     )
     outcome = await call.invite()
     assert outcome.kind is CallEventKind.FAILED and outcome.status_code == 403
@@ -148,7 +142,7 @@ async def test_same_nonce_again_fails_the_attempt_instead_of_looping(
         transport,
         resolver,
         CallSpec(request_uri=f"sip:15551230004@{sipp.target}"),
-        credentials=_source(Credentials(USER, PASSWORD)),
+        credentials=fixed_credentials(Credentials(USER, PASSWORD)),
     )
     outcome = await call.invite()
     assert outcome.kind is CallEventKind.FAILED and outcome.status_code == 401
@@ -172,7 +166,7 @@ async def test_no_credentials_fails_with_a_reason_that_says_so(
         transport,
         resolver,
         CallSpec(request_uri=f"sip:15551230003@{sipp.target}"),
-        credentials=_source(None),
+        credentials=fixed_credentials(None),
     )
     outcome = await call.invite()
     assert outcome.kind is CallEventKind.FAILED and outcome.status_code == 401
@@ -192,7 +186,7 @@ async def test_cancel_after_a_challenge_matches_the_signed_invite_and_is_sent_on
         transport,
         resolver,
         CallSpec(request_uri=f"sip:15551230005@{sipp.target}"),
-        credentials=_source(Credentials(USER, PASSWORD)),
+        credentials=fixed_credentials(Credentials(USER, PASSWORD)),
     )
     invited = asyncio.create_task(call.invite())
     await wait_until(lambda: any(e.status_code == 180 for e in call.history), 5.0)
