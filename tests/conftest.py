@@ -11,26 +11,19 @@ from typing import Any
 
 import aio_pika
 import aiohttp
-import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 from api_gateway.app import GatewayApp
-from api_gateway.app import migrate as migrate_gateway
 from api_gateway.settings import Settings as GatewaySettings
-from call_manager.app import migrate as migrate_call_manager
-from call_manager.settings import Settings as CallManagerSettings
-from health_checker.app import migrate as migrate_health_checker
-from health_checker.settings import Settings as HealthCheckerSettings
 from provider_manager.app import ProviderManagerApp
-from provider_manager.app import migrate as migrate_provider_manager
 from provider_manager.credentials import new_key_text
 from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.broker import connect
-from shared.db import async_url
 from shared.logging import configure_logging
 from shared.rpc import RpcClient
 
 from tests.support.backends import resolve_backends, with_database
+from tests.support.databases import drop_database, migrate_all
 from tests.support.events import EventCollector
 from tests.support.gateway_env import UNTHROTTLED_LOGIN
 
@@ -49,15 +42,6 @@ def backends() -> Iterator[tuple[str, str]]:
 @pytest.fixture(scope="session")
 def run_id() -> str:
     return uuid.uuid4().hex[:10]
-
-
-async def _drop_database(server_url: str, name: str) -> None:
-    admin = async_url(with_database(server_url, "postgres")).replace("+asyncpg", "")
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def _delete_exchanges(amqp_url: str, prefix: str) -> None:
@@ -86,12 +70,9 @@ def platform_env(backends: tuple[str, str], run_id: str) -> Iterator[dict[str, A
         # database, with the default).
         "GATEWAY_LOGIN_ADDRESS_MAX_FAILURES": 100_000,
     }
-    migrate_provider_manager(ProviderManagerSettings.model_validate(env))
-    migrate_gateway(GatewaySettings.model_validate(env))
-    migrate_call_manager(CallManagerSettings.model_validate(env))
-    migrate_health_checker(HealthCheckerSettings.model_validate(env))
+    migrate_all(env)
     yield env
-    asyncio.run(_drop_database(server_url, name))
+    asyncio.run(drop_database(server_url, name))
     asyncio.run(_delete_exchanges(amqp_url, env["QUEUE_PREFIX"]))
 
 

@@ -16,39 +16,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from api_gateway.app import GatewayApp
-from api_gateway.app import migrate as migrate_gateway
 from api_gateway.settings import Settings as GatewaySettings
 from call_manager.app import CallManagerApp
-from call_manager.app import migrate as migrate_call_manager
 from call_manager.settings import Settings as CallManagerSettings
 from provider_manager.app import ProviderManagerApp
-from provider_manager.app import migrate as migrate_provider_manager
 from provider_manager.settings import Settings as ProviderManagerSettings
-from shared.db import async_url
 
-from tests.support.backends import with_database
+from tests.support.databases import private_database
 
 ISOLATED_ADMIN_PASSWORD = "isolated-admin-password"
 
 
 @pytest.fixture(scope="package")
 async def isolated_database(platform_env: dict[str, Any]) -> AsyncIterator[str]:
-    name = f"voip_test_abuse_{uuid.uuid4().hex[:10]}"
-    url = with_database(platform_env["DATABASE_URL"], name)
-    env = {**platform_env, "DATABASE_URL": url}
-    await asyncio.to_thread(migrate_gateway, GatewaySettings.model_validate(env))
-    await asyncio.to_thread(migrate_provider_manager, ProviderManagerSettings.model_validate(env))
-    await asyncio.to_thread(migrate_call_manager, CallManagerSettings.model_validate(env))
-    yield url
-    admin = async_url(with_database(platform_env["DATABASE_URL"], "postgres"))
-    conn = await asyncpg.connect(admin.replace("+asyncpg", ""))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with private_database(platform_env, "abuse") as url:
+        yield url
 
 
 @pytest.fixture(scope="package")

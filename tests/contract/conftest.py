@@ -1,8 +1,12 @@
-"""The whole platform behind a gateway of its own (own queue prefix, same database): provider-
+"""The whole platform behind a gateway of its own (own queue prefix, own database): provider-
 manager with carrier setup pointed at the fake Telnyx, call-manager with its SIP bound to
 loopback (so no generated call can leave the machine) and fake agent/registrar directories, a
 health-checker, and a system default route to a busy loopback carrier, so every E.164 number
-has a route."""
+has a route.
+
+The database is private because schemathesis creates hundreds of providers at unreachable
+hosts: in the run's shared database the shared health-checker would probe them all, and its
+one-second rounds (which the health tests time) would overrun."""
 
 from __future__ import annotations
 
@@ -29,14 +33,16 @@ from tests.calls.conftest import CALL_MANAGER_ENV, Directory
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET
 from tests.fakes.telnyx_fake import FakeTelnyx
 from tests.setup.conftest import FAST_SETUP
+from tests.support.databases import private_database
 from tests.support.gateway_env import UNTHROTTLED_LOGIN
 
 
 @pytest.fixture(scope="session")
 async def contract_env(platform_env: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-    async with FakeTelnyx() as fake:
+    async with FakeTelnyx() as fake, private_database(platform_env, "contract") as database:
         yield {
             **platform_env,
+            "DATABASE_URL": database,
             "QUEUE_PREFIX": f"{platform_env['QUEUE_PREFIX']}-contract-{uuid.uuid4().hex[:6]}",
             "TELNYX_API_BASE_URL": fake.base_url,
             **FAST_SETUP,

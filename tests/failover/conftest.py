@@ -9,7 +9,6 @@ routes never leak between tests either.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 from api_gateway.accounts import AccountStore
@@ -27,16 +25,14 @@ from api_gateway.settings import Settings as GatewaySettings
 from call_manager.app import CallManagerApp
 from call_manager.settings import Settings as CallManagerSettings
 from provider_manager.app import ProviderManagerApp
-from provider_manager.app import migrate as migrate_provider_manager
 from provider_manager.settings import Settings as ProviderManagerSettings
-from shared.db import async_url
 from shared.rpc import RpcClient
 from shared.sip.testing.sipp import SippProcess
 
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.failover.helpers import CALLER_ID, PASSWORD, Caller, login
 from tests.routes.helpers import RouteDriver
-from tests.support.backends import with_database
+from tests.support.databases import private_database
 from tests.support.events import EventCollector
 from tests.support.gateway_env import UNTHROTTLED_LOGIN
 
@@ -69,17 +65,8 @@ def failover_env(platform_env: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="package")
 async def routing_database(platform_env: dict[str, Any]) -> AsyncIterator[str]:
-    name = f"voip_test_failover_{uuid.uuid4().hex[:10]}"
-    url = with_database(platform_env["DATABASE_URL"], name)
-    settings = ProviderManagerSettings.model_validate({**platform_env, "DATABASE_URL": url})
-    await asyncio.to_thread(migrate_provider_manager, settings)  # runs its own event loop
-    yield url
-    admin = async_url(with_database(platform_env["DATABASE_URL"], "postgres"))
-    conn = await asyncpg.connect(admin.replace("+asyncpg", ""))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with private_database(platform_env, "failover", ["provider-manager"]) as url:
+        yield url
 
 
 @pytest.fixture(scope="package")

@@ -8,23 +8,20 @@ itself, proving nothing. Its broker connection goes through a TcpProxy the test 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
-from provider_manager.app import ProviderManagerApp, migrate
+from provider_manager.app import ProviderManagerApp
 from provider_manager.settings import SERVICE, Settings
 from provider_manager.tables import outbox, providers
 from shared.contracts.providers import ProviderCreate
-from shared.db import async_url
 from sqlalchemy import func, select
 
-from tests.support.backends import with_database
+from tests.support.databases import private_database
 from tests.support.events import EventCollector
 from tests.support.polling import eventually
 from tests.support.tcp_proxy import TcpProxy
@@ -34,33 +31,25 @@ from tests.support.tcp_proxy import TcpProxy
 async def isolated(
     platform_env: dict[str, Any], broker: AbstractRobustConnection
 ) -> AsyncIterator[tuple[Settings, TcpProxy]]:
-    db_name = f"voip_test_outbox_{uuid.uuid4().hex[:10]}"
-    proxy = TcpProxy.for_url(platform_env["AMQP_URL"])
-    await proxy.start()
-    settings = Settings.model_validate(
-        {
-            "DATABASE_URL": with_database(platform_env["DATABASE_URL"], db_name),
-            "AMQP_URL": proxy.url(platform_env["AMQP_URL"]),
-            "QUEUE_PREFIX": f"test-outbox-{uuid.uuid4().hex[:10]}",
-            "PROVIDER_MANAGER_OPS_PORT": 0,
-        }
-    )
-    # migrate() runs its own event loop, so it goes to a thread.
-    await asyncio.to_thread(migrate, settings)
-    try:
-        yield settings, proxy
-    finally:
-        await proxy.stop()
-        # The event exchange is durable and named for this test only: leave none behind.
-        channel = await broker.channel()
-        await channel.exchange_delete(settings.event_exchange(SERVICE))
-        await channel.close()
-        admin = async_url(with_database(platform_env["DATABASE_URL"], "postgres"))
-        conn = await asyncpg.connect(admin.replace("+asyncpg", ""))
+    async with private_database(platform_env, "outbox", ["provider-manager"]) as database:
+        proxy = TcpProxy.for_url(platform_env["AMQP_URL"])
+        await proxy.start()
+        settings = Settings.model_validate(
+            {
+                "DATABASE_URL": database,
+                "AMQP_URL": proxy.url(platform_env["AMQP_URL"]),
+                "QUEUE_PREFIX": f"test-outbox-{uuid.uuid4().hex[:10]}",
+                "PROVIDER_MANAGER_OPS_PORT": 0,
+            }
+        )
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            yield settings, proxy
         finally:
-            await conn.close()
+            await proxy.stop()
+            # The event exchange is durable and named for this test only: leave none behind.
+            channel = await broker.channel()
+            await channel.exchange_delete(settings.event_exchange(SERVICE))
+            await channel.close()
 
 
 async def _count(app: ProviderManagerApp, table: Any) -> int:
