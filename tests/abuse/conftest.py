@@ -44,6 +44,9 @@ def isolated_env(platform_env: dict[str, Any], isolated_database: str) -> dict[s
         "DATABASE_URL": isolated_database,
         "QUEUE_PREFIX": f"test-abuse-{uuid.uuid4().hex[:8]}",
         "GATEWAY_LOGIN_ADDRESS_MAX_FAILURES": 5,  # the default, which the run's env raises
+        # Delays of a minute and more (60, 120, 240 s): a Retry-After stays what the rule says
+        # however slow the machine; the tests move the clock on in the table instead.
+        "GATEWAY_LOGIN_DELAY": 60,
     }
 
 

@@ -8,4 +8,5 @@ from __future__ import annotations
 UNTHROTTLED_LOGIN: dict[str, int] = {
     "GATEWAY_LOGIN_MAX_FAILURES": 1_000_000,
     "GATEWAY_LOGIN_ADDRESS_MAX_FAILURES": 1_000_000,
+    "GATEWAY_LOGIN_DELAY": 0,  # no growing delay between failures either
 }

@@ -70,6 +70,7 @@ def create_app(
             settings.login_max_failures,
             settings.login_address_max_failures,
             settings.login_window_seconds,
+            settings.login_delay_seconds,
         ),
     )
     add_routes(app, ENDPOINTS)

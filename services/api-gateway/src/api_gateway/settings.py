@@ -24,7 +24,8 @@ class Settings(CommonSettings):
     # How long an account looked up for a request is trusted before reading it again.
     identity_cache_seconds: float = Field(default=5.0, validation_alias="GATEWAY_IDENTITY_CACHE")
     # Failed logins: after this many within the window, attempts are refused (429) until
-    # the window that began with the first failure has passed.
+    # the window that began with the first failure has passed; before that, each failure from
+    # the 2nd holds the key's next attempt back for a delay (this, doubling each time; 0: off).
     login_max_failures: int = Field(default=5, ge=1, validation_alias="GATEWAY_LOGIN_MAX_FAILURES")
     login_address_max_failures: int = Field(
         default=5, ge=1, validation_alias="GATEWAY_LOGIN_ADDRESS_MAX_FAILURES"
@@ -32,6 +33,7 @@ class Settings(CommonSettings):
     login_window_seconds: float = Field(
         default=900.0, gt=0, validation_alias="GATEWAY_LOGIN_WINDOW"
     )
+    login_delay_seconds: float = Field(default=1.0, ge=0, validation_alias="GATEWAY_LOGIN_DELAY")
     # argon2 checks run on a pool of their own: this many at once, this many more waiting.
     password_hash_workers: int = Field(
         default=2, ge=1, le=16, validation_alias="GATEWAY_PASSWORD_HASH_WORKERS"

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    false,
+)
 from sqlalchemy.dialects.postgresql import UUID
 
 from api_gateway.settings import SCHEMA
@@ -45,6 +55,10 @@ login_failures = Table(
     Column("key", String(320), primary_key=True),
     Column("failures", Integer, nullable=False),
     Column("window_start", DateTime(timezone=True), nullable=False),
+    # Before this, attempts are held back unchecked (a delay doubling with each failure).
+    Column("next_attempt", DateTime(timezone=True), nullable=True),
+    # Whether the latest attempt was held back (what the attempt statement returns).
+    Column("held", Boolean, nullable=False, server_default=false()),
 )
 
 revoked_tokens = Table(

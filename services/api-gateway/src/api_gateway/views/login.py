@@ -51,7 +51,7 @@ async def _checked_login(request: web.Request, username: str, password: str) -> 
     await throttle.attempt(username, request.remote)
     account = await request.app[ACCOUNTS].verify_login(username, password)
     if account is None:
-        throttle.failed()
+        await throttle.failed(username, request.remote)
         raise _wrong()
     await throttle.succeeded(username, request.remote)
     return account
