@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import orjson
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,6 +22,20 @@ def async_url(url: str) -> str:
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
 
 
+def dumps_json(value: Any) -> str:
+    """JSON and JSONB columns (outbox payloads, metadata) through orjson: the stdlib encoder
+    was ~3% of the health-checker's CPU per round, writing the probes_recorded events."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def loads_json(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        # orjson refuses integers beyond 64 bits, which JSONB can hold.
+        return json.loads(text)
+
+
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         async_url(url),
@@ -32,6 +50,8 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         pool_pre_ping=False,
         # Timestamps are written and compared in UTC whatever the server's zone.
         connect_args={"server_settings": {"timezone": "UTC"}},
+        json_serializer=dumps_json,
+        json_deserializer=loads_json,
     )
 
 

@@ -52,7 +52,14 @@ probe_targets = Table(
     CheckConstraint(
         "last_status IN ('unknown','healthy','unhealthy')", name="probe_targets_last_status"
     ),
-    Index("probe_targets_due", "next_due_at", postgresql_where=text("tm_delete IS NULL")),
+    # The claim's order (failing targets first, then by due time), so that a claim reads only
+    # the rows it takes; migration 0005.
+    Index(
+        "probe_targets_claim_order",
+        text("(consecutive_failures > 0) DESC"),
+        "next_due_at",
+        postgresql_where=text("tm_delete IS NULL"),
+    ),
 )
 
 # The last 100 probes per provider as a ring buffer: slot = probe number % 100, overwritten

@@ -6,11 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, RowMapping, String, text
+from sqlalchemy import RowMapping, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from provider_manager.settings import SCHEMA
 from provider_manager.tables import providers
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedHealth:
+    provider_id: str
+    old_status: str
+    new_status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,23 +51,25 @@ _APPLY = text(
       AND p.tm_delete IS NULL
       AND p.hostname = r.hostname
       AND (p.health_checked_at IS NULL OR p.health_checked_at <= r.checked_at)
-    RETURNING p.*, old.health_status AS old_status
+    RETURNING p.id::text, old.health_status AS old_status, p.health_status
     """
-).columns(*providers.c, Column("old_status", String))  # typed: JSONB and UUID decode as usual
+)
 
 
 class HealthRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def apply(self, writes: Sequence[HealthWrite]) -> list[RowMapping]:
-        """Rows that took a result (new values) with their previous status as `old_status`.
+    async def apply(self, writes: Sequence[HealthWrite]) -> list[AppliedHealth]:
+        """The providers that took a result, each with its status before and after.
 
-        `writes` must hold at most one result per provider.
+        `writes` must hold at most one result per provider. Only ids and statuses come back:
+        a steady fleet changes nothing, and returning every updated row whole (to announce
+        the few that changed) was most of provider-manager's CPU per health batch.
         """
         if not writes:
             return []
-        result = await self._session.execute(
+        rows = await self._session.execute(
             _APPLY,
             {
                 "ids": [w.provider_id for w in writes],
@@ -68,5 +77,14 @@ class HealthRepository:
                 "statuses": [w.status for w in writes],
                 "checked": [w.checked_at for w in writes],
             },
+        )
+        return [AppliedHealth(row[0], row[1], row[2]) for row in rows]
+
+    async def rows(self, provider_ids: Sequence[str]) -> list[RowMapping]:
+        """Whole provider rows, as the transaction sees them (for the changed ones' events)."""
+        if not provider_ids:
+            return []
+        result = await self._session.execute(
+            select(providers).where(providers.c.id.in_(provider_ids)).order_by(providers.c.id)
         )
         return list(result.mappings().all())

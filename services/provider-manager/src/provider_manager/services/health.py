@@ -51,26 +51,29 @@ class HealthService:
     async def apply(self, batch: ProviderHealthBatch) -> ProviderHealthApplied:
         writes = latest_per_provider(batch)
         async with self._sessions() as session, session.begin():
-            rows = await HealthRepository(session).apply(writes)
+            repository = HealthRepository(session)
+            applied = await repository.apply(writes)
+            old = {a.provider_id: a.old_status for a in applied if a.old_status != a.new_status}
             changes = [
-                (HEALTH_CHANGED, health_changed_data(row))
-                for row in rows
-                if row["old_status"] != row["health_status"]
+                (HEALTH_CHANGED, health_changed_data(row, old[str(row["id"])]))
+                for row in await repository.rows(list(old))
             ]
             await add_events(session, outbox, SERVICE, changes)
         if changes and self._relay is not None:
             self._relay.wake()
         return ProviderHealthApplied(
-            applied=len(rows), changed=len(changes), ignored=len(batch.results) - len(rows)
+            applied=len(applied),
+            changed=len(changes),
+            ignored=len(batch.results) - len(applied),
         )
 
 
-def health_changed_data(row: RowMapping) -> dict[str, Any]:
+def health_changed_data(row: RowMapping, old_status: str) -> dict[str, Any]:
     provider = provider_wire(row)
     return {
         "provider_id": provider["id"],
         "hostname": provider["hostname"],
-        "old_status": row["old_status"],
+        "old_status": old_status,
         "new_status": provider["health_status"],
         "checked_at": render(row["health_checked_at"]),
         "provider": provider,
