@@ -1,15 +1,21 @@
 """The dial policy in the SIP layer: a 3xx, a hostile Contact or Record-Route, an SDP
-address, or a customer's host resolving to 127.0.0.1 never lead a call to an internal
-address. Driven with scripted carriers on loopback; the policy is call-manager's own."""
+address, an RTP source to latch to, or a customer's host resolving to 127.0.0.1 never lead
+a call to an internal address, and a customer's call never to a carrier. Driven with
+scripted carriers on loopback; the policy is call-manager's own."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
+import aiohttp
 import pytest
 from call_manager.policy.addresses import AllowList
-from call_manager.policy.dial_policy import CallRemotePolicy
+from call_manager.policy.dial_policy import CallRemotePolicy, DialPolicy
+from call_manager.policy.provider_hosts import ProviderHosts
+from call_manager.settings import Settings as CallManagerSettings
+from provider_manager.app import ProviderManagerApp
 from shared.sip.call import CallEventKind, OutboundCall
 from shared.sip.invite_request import CallSpec
 from shared.sip.resolver import SipResolver
@@ -18,9 +24,13 @@ from shared.sip.testing.udp_peers import ScriptedPeer, SilentPeer
 from shared.sip.timers import SipTimers
 from shared.sip.transport import UdpTransport
 
+from tests.abuse.calls_stack import call, operator
+from tests.support.polling import eventually
+
 TIMERS = SipTimers(t1=0.05, t2=0.4, t4=0.5, timer_d=0.5)
 SDP = [("Content-Type", "application/sdp")]
 OPERATOR_ALLOWS = AllowList.parse("127.0.0.2/32")
+RTP_PACKET = bytes([0x80, 0]) + bytes(10) + b"\xff" * 160  # version 2, PCMU silence
 
 
 @pytest.fixture
@@ -205,3 +215,128 @@ async def test_rtp_goes_only_to_allowed_addresses(
             pbx.close()
             if media is not victim:
                 media.close()
+
+
+async def _holds(value: bool) -> bool:
+    """`eventually(lambda: _holds(<expression>))`: the expression is read at each poll."""
+    return value
+
+
+async def _answer(call: OutboundCall, pbx: ScriptedPeer, media: SilentPeer) -> None:
+    """Place `call` and answer it from `pbx` with SDP naming `media`."""
+    placing = asyncio.create_task(call.invite())
+    invite, addr = await pbx.expect_request("INVITE")
+    headers = [("Contact", f"<sip:x@{pbx.target}>"), *SDP]
+    pbx.respond(invite, addr, 200, "OK", headers=headers, body=_sdp(media.host, media.port))
+    assert (await placing).kind is CallEventKind.ANSWERED
+
+
+async def test_symmetric_rtp_never_latches_to_an_internal_source(
+    transport: UdpTransport, victim: SilentPeer, ticker: RtpTicker
+) -> None:
+    """RTP from 127.0.0.1:<victim> (anyone who can reach our RTP port could send it) does not
+    move our RTP there; RTP from an allowed address does (symmetric RTP still works)."""
+    pbx = await ScriptedPeer.start("127.0.0.2")
+    media = await SilentPeer.start("127.0.0.2")
+    behind_nat = await SilentPeer.start("127.0.0.2")
+    try:
+        call = _call(transport, pbx, CallRemotePolicy(OPERATOR_ALLOWS, True), ticker)
+        await _answer(call, pbx, media)
+        assert call.rtp is not None
+        ours = (call.rtp.local_host, call.rtp.local_port)
+        victim.send(RTP_PACKET, ours)
+        await eventually(
+            lambda: _holds(call.rtp is not None and call.rtp.packets_received == 1),
+            message="the hostile packet read",
+        )
+        sent = len(media.received)
+        await eventually(lambda: _holds(len(media.received) > sent + 5), message="RTP goes on")
+        assert victim.received == [] and call.rtp.latched_to is None
+        behind_nat.send(RTP_PACKET, ours)
+        await eventually(lambda: _holds(len(behind_nat.received) > 0), message="latched RTP")
+        assert call.rtp.latched_to == behind_nat.address
+        bye_task = asyncio.create_task(call.bye())
+        bye, bye_addr = await pbx.expect_request("BYE")
+        pbx.respond(bye, bye_addr, 200, "OK", to_tag=None)
+        await bye_task
+    finally:
+        for peer in (pbx, media, behind_nat):
+            peer.close()
+    assert victim.received == []
+
+
+@pytest.fixture
+async def carrier_policy(
+    isolated_env: dict[str, Any],
+    isolated_provider_manager: ProviderManagerApp,
+    rpc: Any,
+) -> DialPolicy:
+    """The dial policy as call-manager builds it, asking the isolated provider-manager."""
+    queue = CallManagerSettings.model_validate(isolated_env).request_queue("provider-manager")
+    resolver = SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5)
+    return DialPolicy(OPERATOR_ALLOWS, ProviderHosts(rpc, queue, refresh_seconds=0), resolver)
+
+
+async def test_a_customer_call_never_invites_a_carrier(
+    transport: UdpTransport,
+    ticker: RtpTicker,
+    iso_http: aiohttp.ClientSession,
+    carrier_policy: DialPolicy,
+) -> None:
+    """A carrier on the allowed address (its host:port is a provider's): a customer's call
+    whose first hop resolves to it, or whose PBX (same address, another port) redirects to
+    it, fails by the dial policy and sends the carrier nothing. The PBX itself is dialed, and
+    a ProviderCall through that carrier too."""
+    carrier = await ScriptedPeer.start("127.0.0.2")
+    pbx = await ScriptedPeer.start("127.0.0.2")
+    operator_headers = await operator(iso_http)
+    body = {"type": "sip", "hostname": carrier.target, "name": "carrier"}
+    provider = await call(iso_http, "POST", "/v1.0/providers", operator_headers, body)
+    try:
+        direct = OutboundCall(
+            transport,
+            SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
+            CallSpec(request_uri=f"sip:+19005550000@{carrier.target}"),
+            timers=TIMERS,
+            ticker=ticker,
+            policy=CallRemotePolicy(OPERATOR_ALLOWS, True, carrier_policy),
+        )
+        outcome = await direct.invite()
+        assert outcome.kind is CallEventKind.FAILED
+        assert outcome.error is not None and "dial policy" in outcome.error, outcome
+        redirected = OutboundCall(
+            transport,
+            SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
+            CallSpec(request_uri=f"sip:alice@{pbx.target}"),
+            timers=TIMERS,
+            ticker=ticker,
+            policy=CallRemotePolicy(OPERATOR_ALLOWS, True, carrier_policy),
+            max_redirects=2,
+        )
+        placing = asyncio.create_task(redirected.invite())
+        invite, addr = await pbx.expect_request("INVITE")
+        moved = [("Contact", f"<sip:+19005550000@{carrier.target}>")]
+        pbx.respond(invite, addr, 302, "Moved", headers=moved)
+        await pbx.expect_request("ACK")
+        outcome = await placing
+        assert outcome.kind is CallEventKind.FAILED
+        assert outcome.error is not None and "dial policy" in outcome.error, outcome
+        await asyncio.sleep(0.2)  # anything stray would have arrived by now (loopback)
+        assert carrier.received == []
+        # The rule is for customers' hops: a provider hop is the operator's choice.
+        forced = OutboundCall(
+            transport,
+            SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
+            CallSpec(request_uri=f"sip:+12125550000@{carrier.target}"),
+            timers=TIMERS,
+            ticker=ticker,
+            policy=CallRemotePolicy(OPERATOR_ALLOWS, False, carrier_policy),
+        )
+        placing = asyncio.create_task(forced.invite())
+        invite, addr = await carrier.expect_request("INVITE")
+        carrier.respond(invite, addr, 486, "Busy Here")
+        assert (await placing).status_code == 486
+    finally:
+        await call(iso_http, "DELETE", f"/v1.0/providers/{provider['id']}", operator_headers)
+        carrier.close()
+        pbx.close()

@@ -115,3 +115,36 @@ async def test_two_hundred_streams_are_cheap() -> None:
             stream.close()
         sink.close()
         await ticker.aclose()
+
+
+async def test_latching_asks_may_latch_once_per_refused_source() -> None:
+    """Symmetric RTP moves to a packet's source only when `may_latch` allows it; a refused
+    source is asked about once, however many packets it sends."""
+    signalled, refused, allowed = [await SilentPeer.start() for _ in range(3)]
+    asked: list[tuple[str, int]] = []
+
+    def may_latch(host: str, port: int) -> bool:
+        asked.append((host, port))
+        return port != refused.port
+
+    ticker = RtpTicker()
+    stream = RtpStream.open("127.0.0.1")
+    stream.may_latch = may_latch
+    ours = (stream.local_host, stream.local_port)
+    packet = bytes([0x80, 0]) + bytes(10) + b"\xff" * 160
+    try:
+        stream.listen()
+        stream.start(signalled.address, PCMU, ticker)
+        for _ in range(3):
+            refused.send(packet, ours)
+        await wait_until(lambda: stream.packets_received == 3)
+        assert stream.remote == signalled.address and stream.latched_to is None
+        assert asked == [refused.address]
+        allowed.send(packet, ours)
+        await wait_until(lambda: len(allowed.received) >= 2)
+        assert stream.latched_to == allowed.address and refused.received == []
+    finally:
+        stream.close()
+        for peer in (signalled, refused, allowed):
+            peer.close()
+        await ticker.aclose()

@@ -80,6 +80,13 @@ class CallManagerApp(ServiceApp):
         self.resolver = SipResolver(
             nameservers=config.nameservers, max_entries=config.dns_cache_entries
         )
+        provider_queue = config.request_queue(PROVIDER_MANAGER)
+        # Asked at POST /calls and again by the SIP layer (a customer's hops are no carrier's).
+        self.dial_policy = DialPolicy(
+            config.allow_list,
+            ProviderHosts(self.rpc, provider_queue, config.rpc_timeout),
+            self.resolver,
+        )
         self.dialer = self._dialer_override or await self._sip_dialer()
         timers = CallTimers(
             ring_timeout=config.ring_timeout,
@@ -103,7 +110,6 @@ class CallManagerApp(ServiceApp):
         self.on_stop(self.recovery.stop)
         self.on_stop(self._hang_up_all)
 
-        provider_queue = config.request_queue(PROVIDER_MANAGER)
         destinations = DestinationResolver(
             self.rpc,
             config.peer_queue(AGENT_MANAGER),
@@ -121,11 +127,7 @@ class CallManagerApp(ServiceApp):
         )
         self.caller_ids = CallerIds(self.sessions)
         self.guard = CallGuard(
-            DialPolicy(
-                config.allow_list,
-                ProviderHosts(self.rpc, provider_queue, config.rpc_timeout),
-                self.resolver,
-            ),
+            self.dial_policy,
             self.caller_ids,
             FairShare(CustomerLimits(config.customer_max_calls, config.customer_calls_per_second)),
         )
@@ -176,7 +178,7 @@ class CallManagerApp(ServiceApp):
             transport.close()
 
         self.on_stop(close_transport)
-        allow = config.allow_list
+        allow, dial_policy = config.allow_list, self.dial_policy
         timers = SipTimers(t1=config.sip_t1)
         self.survivor_bye = SurvivorBye(transport, self.resolver, timers)
         return SipDialer(
@@ -193,7 +195,7 @@ class CallManagerApp(ServiceApp):
             ),
             session_expires=config.session_expires,
             max_redirects=config.max_redirects,
-            remote_policy=lambda customer_hop: CallRemotePolicy(allow, customer_hop),
+            remote_policy=lambda customer_hop: CallRemotePolicy(allow, customer_hop, dial_policy),
             host_slots=HostSlots(config.host_max_invites),
         )
 

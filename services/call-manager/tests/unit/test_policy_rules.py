@@ -57,18 +57,20 @@ def test_allow_list_parsing_and_matching() -> None:
             AllowList.parse(bad)
 
 
-def test_sip_layer_policy_for_a_customer_hop() -> None:
+async def test_sip_layer_policy_for_a_customer_hop() -> None:
     policy = CallRemotePolicy(AllowList.parse("127.0.0.2/32"), customer_hop=True)
-    assert policy.first_hops([("127.0.0.1", 5060), ("127.0.0.2", 5070)]) == [("127.0.0.2", 5070)]
+    assert await policy.first_hops([("127.0.0.1", 5060), ("127.0.0.2", 5070)]) == [
+        ("127.0.0.2", 5070)
+    ]
     assert policy.allows_signalling("127.0.0.2", 5070)
     assert not policy.allows_signalling("127.0.0.1", 5070)
     assert policy.allows_media("127.0.0.2", 40000) and not policy.allows_media("10.0.0.1", 4000)
     assert policy.allows_signalling("8.8.8.8", 5060)
 
 
-def test_sip_layer_policy_trusts_a_provider_hop_exactly() -> None:
+async def test_sip_layer_policy_trusts_a_provider_hop_exactly() -> None:
     policy = CallRemotePolicy(AllowList(), customer_hop=False)
-    assert policy.first_hops([("127.0.0.1", 5070)]) == [("127.0.0.1", 5070)]
+    assert await policy.first_hops([("127.0.0.1", 5070)]) == [("127.0.0.1", 5070)]
     assert policy.allows_signalling("127.0.0.1", 5070)
     assert not policy.allows_signalling("127.0.0.1", 5071)  # same box, another service
     assert policy.allows_media("127.0.0.1", 30000)  # its media ports, though

@@ -394,6 +394,7 @@ class OutboundCall:
             self.rtp = RtpStream.open(self.media_host, self.rtp_port_range)
         except OSError as exc:
             return self._fail(error=f"no RTP port: {exc}")
+        self.rtp.may_latch = self.policy.allows_media  # symmetric RTP sends where RTP came from
         self.rtp.listen()  # early media and symmetric RTP latching need the socket read
         if answer_timeout is not None:
             self._answer_timer = asyncio.get_running_loop().call_later(
@@ -426,12 +427,11 @@ class OutboundCall:
         except ResolutionError as exc:
             return self._fail(error=str(exc))
         targets = [t for t in targets if self.transport.can_reach(t.host)]
+        hops = [(t.host, t.port) for t in targets]
         if first:
-            allowed = set(self.policy.first_hops([(t.host, t.port) for t in targets]))
-        else:  # a redirect: the peer chose it, so it is checked like a Contact
-            allowed = {
-                (t.host, t.port) for t in targets if self.policy.allows_signalling(t.host, t.port)
-            }
+            allowed = set(await self.policy.first_hops(hops))
+        else:  # a redirect: the peer chose it
+            allowed = set(await self.policy.redirect_hops(hops))
         if targets and not allowed:
             return self._fail(error=f"{destination}: refused by the dial policy")
         targets = [t for t in targets if (t.host, t.port) in allowed][: self.max_targets]

@@ -7,8 +7,10 @@ liveness: a stream that expects media and got no RTP for its timeout calls its c
 
 Incoming RTP is read with a loop reader per socket. The first RTP packet latches the stream
 to its source (symmetric RTP, RFC 4961): behind NAT a carrier's packets come from somewhere
-else than its SDP said, and that source is where it listens. RTCP sender reports go out
-every RTCP_INTERVAL seconds from the odd port above the RTP port.
+else than its SDP said, and that source is where it listens. A source is only latched to
+when `may_latch` (the call's dial policy) allows it: anyone who can send us one packet
+could otherwise aim our RTP at an internal address. RTCP sender reports go out every
+RTCP_INTERVAL seconds from the odd port above the RTP port.
 
 Every exception met while sending or reading is contained to its stream (see `guard`).
 """
@@ -69,6 +71,9 @@ class RtpStream:
         self.last_received: float | None = None  # loop time of the last RTP packet in
         self.latched_to: Address | None = None
         self._signalled: Address | None = None  # the address the peer's SDP gave
+        # Whether our RTP may go to a packet's source (None: anywhere); asked once per source.
+        self.may_latch: Callable[[str, int], bool] | None = None
+        self._refused_source: Address | None = None
         self.failed = False  # an unexpected error stopped this stream
         self._buffer = bytearray()
         self._samples = 160
@@ -161,10 +166,24 @@ class RtpStream:
         self.packets_received += 1
         self.last_received = asyncio.get_running_loop().time()
         if self._latch and self.latched_to is None:
+            if source != self.remote and not self._latch_allowed(source):
+                return  # keep sending where the SDP said; a later allowed source may latch
             self.latched_to = source
             if source != self.remote:
                 self.remote = source
                 self.rtcp_remote = (source[0], source[1] + 1) if source[1] < 65535 else None
+
+    def _latch_allowed(self, source: Address) -> bool:
+        if self.may_latch is None:
+            return True
+        if source == self._refused_source:
+            return False  # a flood from one refused source costs one policy check
+        if self.may_latch(*source):
+            return True
+        if self._refused_source is None:  # once per stream: a flood must not flood the log
+            log.warning("RTP port %s: not latching to %s:%s (refused)", self.local_port, *source)
+        self._refused_source = source
+        return False
 
     def _on_rtcp_readable(self) -> None:
         sock = self.rtcp_sock

@@ -8,10 +8,13 @@
    matched by address and port, elsewhere by address alone). A name that does not resolve now is let
    through: the call would fail anyway, and step 2 checks what it resolves to later.
 2. In the SIP layer (`CallRemotePolicy`, shared.sip.policy's hook), for every call: where its
-   ACK/BYE (Contact, Record-Route) and RTP (SDP) go, and for a customer's sip destination
-   also where its INVITE goes (DNS may answer differently by then). An address the call's
-   own INVITE went to is always allowed (for media: that host on any port); anything else
-   must be public or allow-listed. Provider hops are the operator's choice and trusted.
+   ACK/BYE (Contact, Record-Route), a redirect's INVITE (3xx Contact) and RTP (SDP, and the
+   source symmetric RTP latches to) go, and for a customer's sip destination also where its
+   INVITE goes (DNS may answer differently by then). An address the call's own INVITE went
+   to is always allowed (for media: that host on any port); anything else must be public
+   or allow-listed. A customer's call never sends an INVITE to a carrier's address, first
+   hop or redirect (the same carrier rule as step 1). Provider hops are the operator's
+   choice and trusted.
 
 ProviderCalls (a ProjectSuperAdmin forcing a provider) skip step 1.
 """
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog
 from prometheus_client import Counter
+from shared.errors import AppError
 from shared.sip.errors import ResolutionError
 from shared.sip.resolver import SipResolver
 
@@ -35,6 +40,8 @@ DIAL_POLICY_REFUSALS = Counter(
     "Destinations and SIP/RTP addresses refused by the dial policy",
     ["stage", "rule"],
 )
+
+log = structlog.get_logger("call.policy")
 
 
 class DialPolicy:
@@ -71,6 +78,14 @@ class DialPolicy:
                 return self._refused("internal", f"{host} resolves to an internal address")
         return None
 
+    async def is_carrier_address(self, host: str, port: int) -> bool:
+        """Whether a resolved address (an IP) is a carrier's, by the rule below. Raises 503
+        when the carriers' hosts cannot be known (fail closed)."""
+        ip = parse_ip(host)
+        if ip is None:
+            return False
+        return await self._is_carrier(ip, port, await self._providers.hosts())
+
     async def _is_carrier(self, ip: IpAddress, port: int | None, carriers: Carriers) -> bool:
         """Whether ip[:port] is a carrier's. Ports do not matter (a carrier's box is its
         box), except inside the operator's allow-listed networks, where carriers and
@@ -105,18 +120,37 @@ class DialPolicy:
 
 
 class CallRemotePolicy:
-    """One call's shared.sip.policy.RemotePolicy (see the module docstring, step 2)."""
+    """One call's shared.sip.policy.RemotePolicy (see the module docstring, step 2).
+    `dial_policy`: where carriers are (None: no carrier rule, for tests of the SIP layer)."""
 
-    def __init__(self, allow: AllowList, customer_hop: bool) -> None:
+    def __init__(
+        self, allow: AllowList, customer_hop: bool, dial_policy: DialPolicy | None = None
+    ) -> None:
         self._allow = allow
         self._customer_hop = customer_hop
+        self._dial_policy = dial_policy
         self._hops: set[tuple[str, int]] = set()
 
     def _public_or_allowed(self, host: str) -> bool:
         ip = parse_ip(host)
         return ip is not None and self._allow.ip_allowed(ip)
 
-    def first_hops(self, hosts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    async def _not_carriers(self, hosts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """`hosts` less carriers' addresses, for a customer's call; none when the carriers
+        cannot be known."""
+        if not self._customer_hop or self._dial_policy is None or not hosts:
+            return hosts
+        policy = self._dial_policy
+        try:
+            carrier = await asyncio.gather(*(policy.is_carrier_address(h, p) for h, p in hosts))
+        except AppError as exc:
+            log.warning("carrier_check_unavailable", error=exc.message)
+            return []
+        if any(carrier):
+            DIAL_POLICY_REFUSALS.labels("sip", "carrier").inc()
+        return [hop for hop, is_carrier in zip(hosts, carrier, strict=True) if not is_carrier]
+
+    async def first_hops(self, hosts: list[tuple[str, int]]) -> list[tuple[str, int]]:
         allowed = [
             (host, port)
             for host, port in hosts
@@ -124,8 +158,15 @@ class CallRemotePolicy:
         ]
         if len(allowed) < len(hosts):
             DIAL_POLICY_REFUSALS.labels("sip", "first_hop").inc()
+        allowed = await self._not_carriers(allowed)
         self._hops.update(allowed)
         return allowed
+
+    async def redirect_hops(self, hosts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """A 3xx's Contact: the peer chose it, so it is checked like a Contact, and a
+        customer's PBX cannot redirect its call to a carrier."""
+        allowed = [(host, port) for host, port in hosts if self.allows_signalling(host, port)]
+        return await self._not_carriers(allowed)
 
     def allows_signalling(self, host: str, port: int) -> bool:
         if (host, port) in self._hops or self._public_or_allowed(host):
