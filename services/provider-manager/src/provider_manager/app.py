@@ -47,10 +47,12 @@ class ProviderManagerApp(ServiceApp):
         )
         await self.relay.start()
         self.on_stop(self.relay.stop)
-        self.providers = ProviderService(self.sessions, self.relay, credential_cipher(self.config))
-        self.health = HealthService(self.sessions, self.relay)
+        self.providers = ProviderService(
+            self.sessions, self.relay.wake, credential_cipher(self.config)
+        )
+        self.health = HealthService(self.sessions, self.relay.wake)
         default_customer = str(self.config.default_route_customer_id)
-        self.routes = RouteService(self.sessions, self.relay, default_customer)
+        self.routes = RouteService(self.sessions, self.relay.wake, default_customer)
         self.dialroutes = DialrouteService(self.sessions, default_customer)
         self.setups = SetupService(
             self.engine, self.sessions, self.providers, SetupConfig.from_settings(self.config)
@@ -63,7 +65,7 @@ class ProviderManagerApp(ServiceApp):
             RouteHandlers(self.routes),
             DialrouteHandlers(self.dialroutes),
             SetupHandlers(self.setups),
-            RegistrationHandlers(RegistrationService(self.sessions, self.relay)),
+            RegistrationHandlers(RegistrationService(self.sessions, self.relay.wake)),
             board=BoardHandlers(BoardService(self.engine)),
             hosts=ProviderHostHandlers(self.sessions),
         )

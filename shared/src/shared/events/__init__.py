@@ -5,8 +5,10 @@ from shared.events.outbox import (
     OutboxRelay,
     add_event,
     add_events,
+    after_commit,
     outbox_table,
     processed_events_table,
+    publishing,
 )
 from shared.events.subscriber import EventSubscriber
 
@@ -16,6 +18,8 @@ __all__ = [
     "OutboxRelay",
     "add_event",
     "add_events",
+    "after_commit",
     "outbox_table",
     "processed_events_table",
+    "publishing",
 ]

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import aio_pika
@@ -30,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contracts.events import CATALOG
 from shared.logging import current_request_id
@@ -38,6 +38,10 @@ from shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
 from shared.timefmt import render, utcnow
 
 log = structlog.get_logger("outbox")
+
+# Kept in the session's `info` by add_events and after_commit, read by `publishing`.
+_QUEUED = "outbox_queued"
+_AFTER_COMMIT = "outbox_after_commit"
 
 
 def outbox_table(metadata: MetaData, schema: str) -> Table:
@@ -101,6 +105,35 @@ async def add_events(
         }
         rows.append({"id": event_id, "type": event_type, "payload": payload})
     await session.execute(table.insert(), rows)
+    session.info[_QUEUED] = True
+
+
+def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
+    """Run `action` once the `publishing` transaction of `session` has committed, before
+    the relay is woken (call-manager starts a plan's calls there, so that their INVITEs go
+    out before the events that announce them)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+@contextlib.asynccontextmanager
+async def publishing(
+    sessions: async_sessionmaker[AsyncSession], wake: Callable[[], None] | None
+) -> AsyncIterator[AsyncSession]:
+    """One transaction whose events (add_events) are published as soon as it commits.
+
+    `wake` (the relay's OutboxRelay.wake; None where no relay runs) is called only after a
+    successful commit and only when the transaction queued events: a rollback publishes
+    nothing, and a transaction without events does not send the relay to an empty table.
+    """
+    async with sessions() as session:
+        async with session.begin():
+            yield session
+        actions: list[Callable[[], None]] = session.info.pop(_AFTER_COMMIT, [])
+        queued = session.info.pop(_QUEUED, False)
+    for action in actions:
+        action()
+    if queued and wake is not None:
+        wake()
 
 
 class OutboxRelay:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from shared.events import publishing
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from call_manager.dialing.candidates import Candidates
@@ -142,7 +143,7 @@ class GroupCoordinator:
             plan.owner,
             candidates=candidates,
         )
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             await CallRepository(session).insert_many([row])
             groups = GroupcallRepository(session)
             current = await groups.find(plan.id, lock=True)
@@ -159,13 +160,10 @@ class GroupCoordinator:
             events: list[tuple[str, Any]] = [("call_created", wire), ("call_dialing", wire)]
             events.append(("groupcall_updated", groupcall_wire(updated)))
             await add_events(session, events)
-        self._wake()
         self._start_call(row, candidates, plan.template, group)
 
     async def _update(self, groupcall_id: str, values: dict[str, Any], event: str | None) -> None:
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             row = await GroupcallRepository(session).update(groupcall_id, values)
             if event is not None:
                 await add_events(session, [(event, groupcall_wire(row))])
-        if event is not None:
-            self._wake()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from shared.events import publishing
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from call_manager.calls import states
@@ -151,7 +152,7 @@ class LiveCalls:
             values["hangup_by"] = states.hangup_by(end)
             values["hangup_reason"] = states.hangup_reason(end)
             values["metadata"] = with_hangup_cause(states.hangup_cause(end))
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             row = await CallRepository(session).move(call_id, status, values)
             if row is not None:
                 await add_events(session, [(states.event_type(status), call_wire(row))])
@@ -159,8 +160,6 @@ class LiveCalls:
                     await DialogRepository(session).save(call_id, self.replica_id, dialog)
             if status == states.HANGUP:
                 await DialogRepository(session).remove(call_id)
-        if row is not None:
-            self._wake()
 
     async def failed_over(
         self, call_id: str, provider_id: str, sip_status_code: int, attempts: list[dict[str, Any]]
@@ -170,12 +169,10 @@ class LiveCalls:
             "sip_status_code": sip_status_code,
             "attempts": attempts,
         }
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             row = await CallRepository(session).update_live(call_id, values)
             if row is not None:
                 await add_events(session, [("call_updated", call_wire(row))])
-        if row is not None:
-            self._wake()
 
     async def answered(self, call_id: str) -> None:
         await self.groups.answered(call_id)

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from shared.contracts.calls import CallCreate
 from shared.contracts.routes import Dialroute
 from shared.errors import AppError, ErrorStatus
+from shared.events import after_commit, publishing
 from shared.ids import NIL_UUID
 from shared.timefmt import utcnow
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -91,7 +92,7 @@ class OutboundCallService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        wake: Any,
+        wake: Callable[[], None],
         dialroutes: DialrouteLookup,
         destinations: DestinationResolver,
         candidates: CandidateFactory,
@@ -184,15 +185,15 @@ class OutboundCallService:
         )
         if plan.failed:
             raise _refusal(plan)
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             if self._guard is not None:  # the customer's share, locked until the commit
                 await self._guard.admit(session, customer_id, len(plan.call_rows))
             await add_events(session, await store_plan(session, plan))
             if idempotency_key:
                 await self._keys.complete(session, customer_id, idempotency_key)
-        self._live.start_plan(plan, template)
-        # After the calls: their INVITEs go out before the relay publishes the events.
-        self._wake()
+            # The calls start before the relay wakes: their INVITEs go out before the
+            # events that announce them are published.
+            after_commit(session, lambda: self._live.start_plan(plan, template))
         return created_wire(plan.lone_rows, plan.group_rows)
 
     async def _resolve_routes(self, customer_id: str, numbers: set[str]) -> Routes:

@@ -5,10 +5,12 @@ their events in one transaction, then dialed by this replica.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shared.contracts.calls import ANONYMOUS_SOURCE, ProviderCallCreate
 from shared.errors import AppError, ErrorStatus
+from shared.events import after_commit, publishing
 from shared.pagination import PageCursor
 from shared.timefmt import utcnow
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,7 +40,7 @@ class ProviderCallService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        wake: Any,
+        wake: Callable[[], None],
         providers: ProviderLookup,
         destinations: DestinationResolver,
         candidates: CandidateFactory,
@@ -133,7 +135,7 @@ class ProviderCallService:
             "groupcall_ids": [row["id"] for row in plan.group_rows],
             "failed_destinations": plan.failed,
         }
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             row = await ProviderCallRepository(session).insert(values)
             if row is None:
                 stored = await ProviderCallRepository(session).get(providercall_id)
@@ -144,9 +146,9 @@ class ProviderCallService:
             await add_events(session, events)
             if idempotency_key:
                 await self._keys.complete(session, customer_id, idempotency_key)
-        self._live.start_plan(plan, template)
-        # After the calls: their INVITEs go out before the relay publishes the events.
-        self._wake()
+            # The calls start before the relay wakes: their INVITEs go out before the
+            # events that announce them are published.
+            after_commit(session, lambda: self._live.start_plan(plan, template))
         return wire
 
     # -- read and delete ------------------------------------------------------------------
@@ -170,9 +172,8 @@ class ProviderCallService:
         return page_reply(rows, page_size, providercall_wire)
 
     async def delete(self, providercall_id: str, customer_id: str | None) -> Wire:
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             row = await ProviderCallRepository(session).soft_delete(providercall_id, customer_id)
             wire = providercall_wire(row)
             await add_events(session, [("providercall_deleted", wire)])
-        self._wake()
         return wire

@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from shared.events import publishing
 from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -129,12 +130,11 @@ class Recovery:
 
     async def start(self) -> None:
         # A fixed replica id that restarts: whatever it owned died with its old process.
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             left = await finish_owned(session, self.replica_id, self._end_dialogs)
             await ReplicaRepository(session).beat(self.replica_id)
         if left:
             log.warning("finished_calls_of_previous_run", calls=left)
-            self._wake()
         await self.reap()
         self._tasks = [
             asyncio.create_task(self._every(self._heartbeat_interval, self.beat), name="heartbeat"),
@@ -151,11 +151,9 @@ class Recovery:
 
     async def leave(self) -> None:
         """Orderly exit: finish whatever is left of ours and drop our heartbeat row."""
-        async with self._sessions() as session, session.begin():
-            left = await finish_owned(session, self.replica_id)
+        async with publishing(self._sessions, self._wake) as session:
+            await finish_owned(session, self.replica_id)
             await ReplicaRepository(session).remove(self.replica_id)
-        if left:
-            self._wake()
 
     async def beat(self) -> None:
         async with self._sessions() as session, session.begin():
@@ -171,15 +169,13 @@ class Recovery:
 
     async def reap(self) -> int:
         total = 0
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             repo = ReplicaRepository(session)
             for dead in await repo.lock_dead(self._dead_after, self.replica_id):
                 count = await finish_owned(session, dead, self._end_dialogs)
                 await repo.remove(dead)
                 log.warning("reaped_dead_replica", replica=dead, calls=count)
                 total += count
-        if total:
-            self._wake()
         return total
 
     async def purge_keys(self) -> int:
@@ -190,7 +186,7 @@ class Recovery:
     async def finish_if_silent(self, replica_id: str) -> None:
         """Finish a replica's calls at once if it has missed two heartbeats."""
         silent = timedelta(seconds=2 * self._heartbeat_interval)
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             beat = (
                 await session.execute(
                     select(replicas.c.id).where(
@@ -201,7 +197,6 @@ class Recovery:
             ).first()
             if beat is None:
                 await finish_owned(session, replica_id, self._end_dialogs)
-        self._wake()
 
     async def _every(self, interval: float, job: Callable[[], Any]) -> None:
         while True:

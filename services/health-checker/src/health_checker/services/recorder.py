@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import structlog
-from shared.events import add_event
+from shared.events import add_event, publishing
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from health_checker.metrics import FailureGauge
@@ -31,7 +31,7 @@ class ResultRecorder:
 
     async def __call__(self, batch: Sequence[CheckedTarget]) -> None:
         try:
-            async with self._sessions() as session, session.begin():
+            async with publishing(self._sessions, self._wake_relay) as session:
                 recorded = await TargetRepository(session).record(batch)
                 # One event per batch, not per probe: a 10,000-provider fleet stays ~20
                 # messages a round. Watchers (the console) see RTT and failure streaks.
@@ -42,8 +42,6 @@ class ResultRecorder:
             # The next round records again; losing one batch of history is acceptable.
             log.warning("record_failed", error=f"{exc.__class__.__name__}: {exc}", size=len(batch))
             return
-        if self._wake_relay is not None:
-            self._wake_relay()
         for target in recorded:
             if target.deleted:
                 self._failures.forget(target.provider_id)

@@ -5,11 +5,12 @@ steady fleet is quiet on the bus."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from shared.contracts.health import ProviderHealthApplied, ProviderHealthBatch
 from shared.errors import invalid_argument
-from shared.events import OutboxRelay, add_events
+from shared.events import add_events, publishing
 from shared.timefmt import parse, render
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,14 +44,14 @@ def latest_per_provider(batch: ProviderHealthBatch) -> list[HealthWrite]:
 
 class HealthService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay | None
+        self, sessions: async_sessionmaker[AsyncSession], wake: Callable[[], None] | None
     ) -> None:
         self._sessions = sessions
-        self._relay = relay
+        self._wake = wake
 
     async def apply(self, batch: ProviderHealthBatch) -> ProviderHealthApplied:
         writes = latest_per_provider(batch)
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             repository = HealthRepository(session)
             applied = await repository.apply(writes)
             old = {a.provider_id: a.old_status for a in applied if a.old_status != a.new_status}
@@ -59,8 +60,6 @@ class HealthService:
                 for row in await repository.rows(list(old))
             ]
             await add_events(session, outbox, SERVICE, changes)
-        if changes and self._relay is not None:
-            self._relay.wake()
         return ProviderHealthApplied(
             applied=len(applied),
             changed=len(changes),

@@ -10,7 +10,7 @@ from typing import Any
 from shared.contracts.providers import ProviderCreate, ProviderUpdate, credentials_problem
 from shared.db import autocommit_engine
 from shared.errors import invalid_argument, not_found
-from shared.events import OutboxRelay, add_event
+from shared.events import add_event, publishing
 from shared.pagination import PageCursor, split_page
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -46,18 +46,14 @@ class ProviderService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        relay: OutboxRelay | None,
+        wake: Callable[[], None] | None,
         cipher: CredentialCipher | None = None,
     ) -> None:
         self._sessions = sessions
         self._cipher = cipher or CredentialCipher(None)
         # Reads are one SELECT each: a plain autocommit connection, no transaction.
         self._reads = autocommit_engine(sessions)
-        self._relay = relay
-
-    def _published(self) -> None:
-        if self._relay is not None:
-            self._relay.wake()
+        self._wake = wake
 
     async def create(
         self,
@@ -79,7 +75,7 @@ class ProviderService:
         values["registration_status"] = _registration_status(values)
         values["registration_reason"] = ""
         values["registration_changed_at"] = datetime.now(UTC) if values["register"] else None
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             row, created = await ProviderRepository(session).insert(
                 provider_id, {**values, "metadata": metadata or {}}
             )
@@ -88,7 +84,6 @@ class ProviderService:
                 await add_event(session, outbox, SERVICE, "provider_created", wire)
             if in_transaction is not None:
                 await in_transaction(session, created)
-        self._published()
         return wire
 
     async def get(self, provider_id: str) -> Wire:
@@ -102,7 +97,7 @@ class ProviderService:
         return [provider_wire(row) for row in page], token
 
     async def update(self, provider_id: str, body: ProviderUpdate) -> Wire:
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             repo = ProviderRepository(session)
             current = await repo.lock_active(provider_id)
             values = body.changes()
@@ -123,7 +118,6 @@ class ProviderService:
             values.update(_registration_change(current, merged, password is not None))
             wire = provider_wire(await repo.update(provider_id, values))
             await add_event(session, outbox, SERVICE, "provider_updated", wire)
-        self._published()
         return wire
 
     async def credentials(self, provider_id: str) -> Wire:
@@ -141,10 +135,9 @@ class ProviderService:
         }
 
     async def delete(self, provider_id: str) -> Wire:
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             wire = provider_wire(await ProviderRepository(session).soft_delete(provider_id))
             await add_event(session, outbox, SERVICE, "provider_deleted", wire)
-        self._published()
         return wire
 
 

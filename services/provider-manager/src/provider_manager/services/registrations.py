@@ -5,11 +5,12 @@ off -> unregistered), announced as provider_registration_changed when the status
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from shared.contracts.providers import RegistrationReportBatch
 from shared.errors import invalid_argument
-from shared.events import OutboxRelay, add_events
+from shared.events import add_events, publishing
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,15 +40,15 @@ _APPLY = text(
 
 class RegistrationService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay | None
+        self, sessions: async_sessionmaker[AsyncSession], wake: Callable[[], None] | None
     ) -> None:
         self._sessions = sessions
-        self._relay = relay
+        self._wake = wake
 
     async def apply(self, batch: RegistrationReportBatch) -> dict[str, int]:
         changes: list[tuple[str, dict[str, Any]]] = []
         applied = 0
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             for i, item in enumerate(batch.results):
                 try:
                     provider_id = str(uuid.UUID(item.provider_id))
@@ -88,8 +89,6 @@ class RegistrationService:
                         )
                     )
             await add_events(session, outbox, SERVICE, changes)
-        if changes and self._relay is not None:
-            self._relay.wake()
         return {
             "applied": applied,
             "changed": len(changes),

@@ -7,10 +7,11 @@ operator can see what pointed at the provider and repoint or delete them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shared.contracts.routes import RouteCreate, RouteUpdate
-from shared.events import OutboxRelay, add_event
+from shared.events import add_event, publishing
 from shared.pagination import PageCursor, split_page
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,19 +27,15 @@ class RouteService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        relay: OutboxRelay | None,
+        wake: Callable[[], None] | None,
         default_customer_id: str,
     ) -> None:
         self._sessions = sessions
-        self._relay = relay
+        self._wake = wake
         self._default_customer_id = default_customer_id
 
-    def _published(self) -> None:
-        if self._relay is not None:
-            self._relay.wake()
-
     async def create(self, route_id: str, body: RouteCreate) -> Wire:
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             repo = RouteRepository(session)
             # A redelivered create answers with its first result, even if the provider
             # was deleted meanwhile.
@@ -52,7 +49,6 @@ class RouteService:
             wire = route_wire(row)
             if created:
                 await add_event(session, outbox, SERVICE, "route_created", wire)
-        self._published()
         return wire
 
     async def get(self, route_id: str) -> Wire:
@@ -68,7 +64,7 @@ class RouteService:
         return [route_wire(row) for row in page], token
 
     async def update(self, route_id: str, body: RouteUpdate) -> Wire:
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             repo = RouteRepository(session)
             current = await repo.lock_active(route_id)
             values = body.changes()
@@ -78,12 +74,10 @@ class RouteService:
                 await repo.share_lock_provider(values["provider_id"])
             wire = route_wire(await repo.update(route_id, values))
             await add_event(session, outbox, SERVICE, "route_updated", wire)
-        self._published()
         return wire
 
     async def delete(self, route_id: str) -> Wire:
-        async with self._sessions() as session, session.begin():
+        async with publishing(self._sessions, self._wake) as session:
             wire = route_wire(await RouteRepository(session).soft_delete(route_id))
             await add_event(session, outbox, SERVICE, "route_deleted", wire)
-        self._published()
         return wire
