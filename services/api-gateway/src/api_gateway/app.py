@@ -8,7 +8,7 @@ from pathlib import Path
 
 import structlog
 from aiohttp import web
-from shared.clients import HealthCheckerClient, ProviderManagerClient
+from shared.clients import CallManagerClient, HealthCheckerClient, ProviderManagerClient
 from shared.errors import AppError, ErrorStatus
 from shared.rpc import RpcClient
 from shared.runtime import ServiceApp
@@ -22,10 +22,10 @@ from api_gateway.console.security import cookie_origin_check
 from api_gateway.keys import (
     ACCOUNTS,
     AUTHENTICATOR,
+    CALL_MANAGER,
     HEALTH_CHECKER,
     ISSUER,
     PROVIDER_MANAGER,
-    RPC,
     SETTINGS,
     THROTTLE,
 )
@@ -58,9 +58,9 @@ def create_app(
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
-    app[RPC] = rpc
     app[PROVIDER_MANAGER] = ProviderManagerClient(rpc, settings.request_queue("provider-manager"))
     app[HEALTH_CHECKER] = HealthCheckerClient(rpc, settings.request_queue("health-checker"))
+    app[CALL_MANAGER] = CallManagerClient(rpc, settings.request_queue("call-manager"))
     app[ACCOUNTS] = accounts
     app[ISSUER] = issuer
     app[AUTHENTICATOR] = Authenticator(issuer, accounts, settings.identity_cache_seconds)

@@ -1,25 +1,19 @@
-"""health-checker over RPC: a provider's probe history."""
+"""health-checker over RPC: a provider's probe history and the console's probe targets."""
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlencode
+from collections.abc import Mapping
 
-from shared.rpc import RpcClient
+from shared.clients.base import ServiceClient, Wire
 
 SERVICE = "health-checker"
 
 
-class HealthCheckerClient:
-    def __init__(self, rpc: RpcClient, queue: str, timeout: float | None = None) -> None:
-        self._rpc = rpc
-        self.queue = queue
-        self._timeout = timeout
-
-    async def health_checks(self, provider_id: str, page: dict[str, str]) -> dict[str, Any]:
+class HealthCheckerClient(ServiceClient):
+    async def health_checks(self, provider_id: str, page: Mapping[str, str]) -> Wire:
         """A page of the provider's probes; `page` holds page_size and page_token."""
-        uri = f"/v1/providers/{provider_id}/health_checks?{urlencode(page)}"
-        result: dict[str, Any] = await self._rpc.request(
-            self.queue, "GET", uri, timeout=self._timeout
-        )
-        return result
+        return await self._call("GET", f"/v1/providers/{provider_id}/health_checks", query=page)
+
+    async def probe_targets(self, timeout: float | None = None) -> Wire:
+        """What it probes, with each target's latest result (the console's board)."""
+        return await self._call("GET", "/v1/probe_targets", timeout=timeout)

@@ -16,15 +16,13 @@ from aiohttp import web
 from shared.errors import AppError
 
 from api_gateway.console.security import console_identity
-from api_gateway.keys import RPC, SETTINGS
+from api_gateway.keys import HEALTH_CHECKER, PROVIDER_MANAGER
 
 log = structlog.get_logger("gateway.console.board")
 
 # The whole fleet in one reply takes longer than a one-row read: 10,000 rows were ~0.3 s on
 # a quiet machine, several seconds on a loaded one; RPC_TIMEOUT (3 s) suits single reads.
 BOARD_RPC_TIMEOUT = 15.0
-PROVIDER_MANAGER = "provider-manager"
-HEALTH_CHECKER = "health-checker"
 
 
 def merge(providers: list[dict[str, Any]], probes: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -46,21 +44,10 @@ def merge(providers: list[dict[str, Any]], probes: list[dict[str, Any]]) -> list
 
 async def board(request: web.Request) -> web.StreamResponse:
     await console_identity(request)
-    rpc, settings = request.app[RPC], request.app[SETTINGS]
     started = time.perf_counter()
     replies: tuple[Any | BaseException, ...] = await asyncio.gather(
-        rpc.request(
-            settings.request_queue(PROVIDER_MANAGER),
-            "GET",
-            "/v1/providers/board",
-            timeout=BOARD_RPC_TIMEOUT,
-        ),
-        rpc.request(
-            settings.request_queue(HEALTH_CHECKER),
-            "GET",
-            "/v1/probe_targets",
-            timeout=BOARD_RPC_TIMEOUT,
-        ),
+        request.app[PROVIDER_MANAGER].board(BOARD_RPC_TIMEOUT),
+        request.app[HEALTH_CHECKER].probe_targets(BOARD_RPC_TIMEOUT),
         return_exceptions=True,
     )
     providers_reply, probes_reply = replies

@@ -9,7 +9,8 @@ from api_gateway.accounts import Identity
 from api_gateway.permissions import Permission
 
 
-def scope_query(identity: Identity) -> dict[str, str]:
+def customer_scope(identity: Identity) -> str | None:
+    """The customer whose calls `identity` may see; None: every customer's."""
     if identity.has(Permission.PROJECT_SUPER_ADMIN):
-        return {}
-    return {"customer_id": identity.customer_id}
+        return None
+    return identity.customer_id

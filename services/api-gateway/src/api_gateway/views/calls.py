@@ -7,48 +7,36 @@ header makes a retried POST return the first result.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from aiohttp import web
+from shared.clients.call_manager import CallKind
 from shared.contracts.calls import CallCreate
 from shared.contracts.validation import parse_body
 
 from api_gateway.accounts import Identity
 from api_gateway.http import page_query, path_id, read_json, reply
-from api_gateway.keys import RPC, SETTINGS
+from api_gateway.keys import CALL_MANAGER
 from api_gateway.views.call_redaction import redact_calls
-from api_gateway.views.call_scope import scope_query
-from api_gateway.views.providercalls import CREATE_TIMEOUT, idempotency_key
-
-SERVICE = "call-manager"
-# A hangup waits (briefly) for call-manager to have started the CANCEL or BYE.
-HANGUP_TIMEOUT = 8.0
+from api_gateway.views.call_scope import customer_scope
+from api_gateway.views.providercalls import idempotency_key
 
 
-def _queue(request: web.Request) -> str:
-    return request.app[SETTINGS].request_queue(SERVICE)
-
-
-def _uri(path: str, identity: Identity, **params: str) -> str:
-    query = {**params, **scope_query(identity)}
-    return f"{path}?{urlencode(query)}" if query else path
-
-
-async def _list(request: web.Request, identity: Identity, path: str) -> web.StreamResponse:
-    uri = _uri(path, identity, **page_query(request))
-    found = await request.app[RPC].request(_queue(request), "GET", uri)
+async def _list(request: web.Request, identity: Identity, kind: CallKind) -> web.StreamResponse:
+    page = page_query(request)
+    found = await request.app[CALL_MANAGER].list_calls(
+        kind, page["page_size"], page["page_token"], customer_scope(identity)
+    )
     return reply(redact_calls(identity, found, "list"))
 
 
-async def _get(request: web.Request, identity: Identity, path: str) -> web.StreamResponse:
-    uri = _uri(f"{path}/{path_id(request)}", identity)
-    found = await request.app[RPC].request(_queue(request), "GET", uri)
+async def _get(request: web.Request, identity: Identity, kind: CallKind) -> web.StreamResponse:
+    client = request.app[CALL_MANAGER]
+    found = await client.get_call(kind, path_id(request), customer_scope(identity))
     return reply(redact_calls(identity, found, "call"))
 
 
-async def _hangup(request: web.Request, identity: Identity, path: str) -> web.StreamResponse:
-    uri = _uri(f"{path}/{path_id(request)}/hangup", identity)
-    result = await request.app[RPC].request(_queue(request), "POST", uri, timeout=HANGUP_TIMEOUT)
+async def _hangup(request: web.Request, identity: Identity, kind: CallKind) -> web.StreamResponse:
+    client = request.app[CALL_MANAGER]
+    result = await client.hangup_call(kind, path_id(request), customer_scope(identity))
     return reply(redact_calls(identity, result, "call"))
 
 
@@ -60,31 +48,29 @@ async def create_calls(request: web.Request, identity: Identity) -> web.StreamRe
         "customer_id": identity.customer_id,
         "idempotency_key": key,
     }
-    result = await request.app[RPC].request(
-        _queue(request), "POST", "/v1/calls", data, timeout=CREATE_TIMEOUT
-    )
+    result = await request.app[CALL_MANAGER].create_calls(data)
     return reply(redact_calls(identity, result, "created"))
 
 
 async def list_calls(request: web.Request, identity: Identity) -> web.StreamResponse:
-    return await _list(request, identity, "/v1/calls")
+    return await _list(request, identity, "calls")
 
 
 async def get_call(request: web.Request, identity: Identity) -> web.StreamResponse:
-    return await _get(request, identity, "/v1/calls")
+    return await _get(request, identity, "calls")
 
 
 async def hangup_call(request: web.Request, identity: Identity) -> web.StreamResponse:
-    return await _hangup(request, identity, "/v1/calls")
+    return await _hangup(request, identity, "calls")
 
 
 async def list_groupcalls(request: web.Request, identity: Identity) -> web.StreamResponse:
-    return await _list(request, identity, "/v1/groupcalls")
+    return await _list(request, identity, "groupcalls")
 
 
 async def get_groupcall(request: web.Request, identity: Identity) -> web.StreamResponse:
-    return await _get(request, identity, "/v1/groupcalls")
+    return await _get(request, identity, "groupcalls")
 
 
 async def hangup_groupcall(request: web.Request, identity: Identity) -> web.StreamResponse:
-    return await _hangup(request, identity, "/v1/groupcalls")
+    return await _hangup(request, identity, "groupcalls")

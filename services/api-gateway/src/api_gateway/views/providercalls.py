@@ -6,8 +6,6 @@ Idempotency-Key header makes a retried POST return the first result.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from aiohttp import web
 from shared.contracts.calls import ProviderCallCreate
 from shared.contracts.validation import parse_body
@@ -15,16 +13,9 @@ from shared.errors import invalid_argument
 
 from api_gateway.accounts import Identity
 from api_gateway.http import optional_uuid_query, page_query, path_id, read_json, reply
-from api_gateway.keys import RPC, SETTINGS
+from api_gateway.keys import CALL_MANAGER
 
-SERVICE = "call-manager"
 MAX_KEY = 255
-# Creating resolves the provider and group destinations over RPC before answering.
-CREATE_TIMEOUT = 15.0
-
-
-def _queue(request: web.Request) -> str:
-    return request.app[SETTINGS].request_queue(SERVICE)
 
 
 def idempotency_key(request: web.Request) -> str | None:
@@ -39,12 +30,13 @@ def idempotency_key(request: web.Request) -> str | None:
 
 
 async def list_providercalls(request: web.Request, _: Identity) -> web.StreamResponse:
-    params = page_query(request)
-    provider_id = optional_uuid_query(request, "provider_id")
-    if provider_id:
-        params["provider_id"] = provider_id
-    uri = f"/v1/providercalls?{urlencode(params)}"
-    return reply(await request.app[RPC].request(_queue(request), "GET", uri))
+    page = page_query(request)
+    provider_id = optional_uuid_query(request, "provider_id") or None
+    return reply(
+        await request.app[CALL_MANAGER].list_providercalls(
+            page["page_size"], page["page_token"], provider_id
+        )
+    )
 
 
 async def create_providercall(request: web.Request, identity: Identity) -> web.StreamResponse:
@@ -56,17 +48,12 @@ async def create_providercall(request: web.Request, identity: Identity) -> web.S
         "customer_id": identity.customer_id,
         "idempotency_key": key,
     }
-    result = await request.app[RPC].request(
-        _queue(request), "POST", "/v1/providercalls", data, timeout=CREATE_TIMEOUT
-    )
-    return reply(result)
+    return reply(await request.app[CALL_MANAGER].create_providercall(data))
 
 
 async def get_providercall(request: web.Request, _: Identity) -> web.StreamResponse:
-    uri = f"/v1/providercalls/{path_id(request)}"
-    return reply(await request.app[RPC].request(_queue(request), "GET", uri))
+    return reply(await request.app[CALL_MANAGER].get_providercall(path_id(request)))
 
 
 async def delete_providercall(request: web.Request, _: Identity) -> web.StreamResponse:
-    uri = f"/v1/providercalls/{path_id(request)}"
-    return reply(await request.app[RPC].request(_queue(request), "DELETE", uri))
+    return reply(await request.app[CALL_MANAGER].delete_providercall(path_id(request)))
