@@ -1,12 +1,15 @@
 """What every service process shares: DB engine, broker connection, RPC client, ops server,
-and an orderly start/stop. A service subclasses ServiceApp and fills in on_start()."""
+and an orderly start/stop. A service subclasses ServiceApp and fills in on_start(); its
+`python -m` entry point is run_service()."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import structlog
 import uvloop
@@ -17,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.broker import connect
 from shared.db import create_engine, session_factory
+from shared.logging import configure_logging
 from shared.metrics import ReadinessCheck, start_ops_server
 from shared.migrations import DatabaseUnavailable, _safe
 from shared.rpc.client import RpcClient
@@ -25,6 +29,7 @@ from shared.settings import CommonSettings
 log = structlog.get_logger("runtime")
 
 Stopper = Callable[[], Awaitable[None]]
+S = TypeVar("S", bound=CommonSettings)
 
 
 class ServiceApp:
@@ -139,3 +144,37 @@ def serve(app: ServiceApp) -> None:
     factory = uvloop.new_event_loop if app.settings.event_loop == "uvloop" else None
     with asyncio.Runner(loop_factory=factory) as runner:
         runner.run(run_until_signal(app))
+
+
+def run_service(
+    package: str,
+    service: str,
+    settings_type: Callable[[], S],
+    app: Callable[[S], ServiceApp],
+    migrate: Callable[[S], None],
+    *,
+    before_serve: Callable[[], None] | None = None,
+    tools: Mapping[str, Callable[[list[str]], None]] | None = None,
+) -> None:
+    """`python -m <package> [serve|migrate|<tool> ...]`, serve by default.
+
+    `tools`: further commands, each given the arguments from the command on and run before
+    logging is configured (their output is for a person). `before_serve`: process-wide
+    tuning that only a served process wants (tests run apps in-process).
+    """
+    tools = tools or {}
+    command = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    settings = settings_type()
+    if command in tools:
+        tools[command](sys.argv[1:])
+        return
+    configure_logging(service, settings.log_level)
+    if command == "migrate":
+        migrate(settings)
+    elif command == "serve":
+        if before_serve is not None:
+            before_serve()
+        serve(app(settings))
+    else:
+        commands = "|".join(["serve", "migrate", *tools])
+        sys.exit(f"usage: python -m {package} [{commands}], not {command!r}")

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-
-from shared.logging import configure_logging
-from shared.runtime import serve
+from shared.runtime import run_service
 
 from call_manager.app import CallManagerApp, migrate
 from call_manager.settings import SERVICE, Settings
 
 
 def main() -> None:
-    command = sys.argv[1] if len(sys.argv) > 1 else "serve"
-    settings = Settings()
-    configure_logging(SERVICE, settings.log_level)
-    if command == "migrate":
-        migrate(settings)
-    elif command == "serve":
-        serve(CallManagerApp(settings))
-    else:
-        sys.exit(f"usage: python -m call_manager [serve|migrate], not {command!r}")
+    run_service("call_manager", SERVICE, Settings, CallManagerApp, migrate)
 
 
 if __name__ == "__main__":
