@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from call_manager.app import CallManagerApp
-from shared.sip.testing.udp_peers import SilentPeer, SipResponder, fast_response
+from shared.sip.testing.udp_peers import SilentPeer, SipResponder
 from sqlalchemy import text
 
 from tests.abuse.calls_stack import (
+    RingingPeer,
     call,
     calls_body,
     customer,
@@ -38,36 +39,6 @@ async def black_hole() -> AsyncIterator[SilentPeer]:
     peer = await RingingPeer.start(ALLOWED_HOST)
     yield peer
     peer.close()
-
-
-class RingingPeer(SilentPeer):
-    """Records every datagram; answers INVITE with 180, CANCEL with 200 then 487."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._invites: dict[bytes, bytes] = {}
-
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        super().datagram_received(data, addr)
-        to = (str(addr[0]), int(addr[1]))
-        call_id = next(
-            (ln for ln in data.split(b"\r\n") if ln.lower().startswith((b"call-id:", b"i:"))),
-            b"",
-        )
-        replies: list[bytes | None] = []
-        if data.startswith(b"INVITE "):
-            self._invites[call_id] = data
-            replies.append(fast_response(data, b"SIP/2.0 180 Ringing", b"ring1"))
-        elif data.startswith(b"CANCEL "):
-            replies.append(fast_response(data, b"SIP/2.0 200 OK", b"ring1"))
-            invite = self._invites.pop(call_id, None)
-            if invite is not None:
-                replies.append(fast_response(invite, b"SIP/2.0 487 Request Terminated", b"ring1"))
-        elif not data.startswith((b"ACK ", b"SIP/")):
-            replies.append(fast_response(data, b"SIP/2.0 200 OK", b"ring1"))
-        for reply in replies:
-            if reply is not None:
-                self.send(reply, to)
 
 
 async def test_concurrent_calls_are_capped_across_replicas(

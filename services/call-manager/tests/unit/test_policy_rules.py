@@ -110,7 +110,7 @@ async def test_host_slots_cap_one_host_and_forget_idle_ones() -> None:
             entered.append(name)
             await release.wait()
 
-    tasks = [asyncio.create_task(invite("black.hole", f"bh{i}")) for i in range(3)]
+    tasks = [asyncio.create_task(invite(f"black.hole:{5060 + i}", f"bh{i}")) for i in range(3)]
     tasks.append(asyncio.create_task(invite("other.example", "other")))
     for _ in range(20):
         await asyncio.sleep(0)
