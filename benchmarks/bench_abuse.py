@@ -5,9 +5,10 @@
    password attempts that each cost an argon2 check (throttle out of the way). The figure
    that matters for an attacker is the guesses evaluated: 5 per username per 15 minutes,
    spaced by the growing delay.
-2. The per-call limit checks POST /v1.0/calls adds (verified caller ID read, fair-share lock
-   and counts in the insert transaction), timed directly over many calls: p50 and p99 per
-   call (target: p50 under 1 ms).
+2. The per-call limit checks POST /v1.0/calls adds (verified caller IDs, fair-share lock and
+   counts: one call of call_manager.admit_calls in the insert transaction), timed directly
+   over many calls: p50 and p99 per call (target: p50 under 1 ms), next to an empty
+   transaction's time on the same machine (the ratio is what survives a loaded machine).
 
     python benchmarks/bench_abuse.py                 # defaults
     BENCH_ATTEMPTS=300 BENCH_CALLS=300 python benchmarks/bench_abuse.py
@@ -41,6 +42,7 @@ from api_gateway.settings import Settings as GatewaySettings  # noqa: E402
 from call_manager.app import migrate as migrate_call_manager  # noqa: E402
 from call_manager.policy.caller_ids import CallerIds  # noqa: E402
 from call_manager.policy.fair_share import CustomerLimits, FairShare  # noqa: E402
+from call_manager.policy.guard import admit  # noqa: E402
 from call_manager.settings import Settings as CallManagerSettings  # noqa: E402
 from shared.contracts.caller_ids import CallerIdCreate  # noqa: E402
 from shared.contracts.calls import SourceAddress  # noqa: E402
@@ -144,33 +146,33 @@ async def bench_limit_checks(env: dict[str, Any]) -> None:
         source = SourceAddress.model_validate({"type": "tel", "target": "+14155550000"})
         checks: list[float] = []
         baseline: list[float] = []
-        check_cpu = 0.0
+        added_cpu = 0.0
         for i in range(CALLS):
-            started = time.perf_counter()
-            async with sessions() as session, session.begin():
-                await session.execute(text("SELECT 1"))
-            empty = time.perf_counter() - started
             started, cpu = time.perf_counter(), time.process_time()
-            await caller_ids.check(customer, source)
             async with sessions() as session, session.begin():
                 await session.execute(text("SELECT 1"))
-                await fair.admit(session, customer, 1)
+            empty, empty_cpu = time.perf_counter() - started, time.process_time() - cpu
+            started, cpu = time.perf_counter(), time.process_time()
+            async with sessions() as session, session.begin():
+                await session.execute(text("SELECT 1"))
+                await admit(session, fair, customer, source, 1)
             checks.append(time.perf_counter() - started - empty)
-            check_cpu += time.process_time() - cpu
             baseline.append(empty)
             if i == 0:
                 checks.clear()  # the first pays for statement preparation
                 baseline.clear()
+            else:
+                added_cpu += time.process_time() - cpu - empty_cpu
         checks.sort()
         p50 = statistics.median(checks) * 1000
         p99 = checks[int(len(checks) * 0.99) - 1] * 1000
         empty_p50 = statistics.median(baseline) * 1000
         verdict = "met" if p50 < TARGET_P50_MS else "missed"
         print(
-            f"limit checks per call (caller ID + fair share: 3 statements), {len(checks)} calls: "
+            f"limit checks per call (caller ID + fair share: 1 statement), {len(checks)} calls: "
             f"added p50 {p50:.3f} ms, p99 {p99:.3f} ms; an empty transaction here takes "
-            f"p50 {empty_p50:.3f} ms (ratio {p50 / empty_p50:.2f}); client CPU "
-            f"{check_cpu / CALLS * 1000:.3f} ms per call -> target p50 < {TARGET_P50_MS} ms "
+            f"p50 {empty_p50:.3f} ms (ratio {p50 / empty_p50:.2f}); added client CPU "
+            f"{added_cpu / len(checks) * 1000:.3f} ms per call -> target p50 < {TARGET_P50_MS} ms "
             f"{verdict}"
         )
     finally:

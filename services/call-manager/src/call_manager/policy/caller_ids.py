@@ -42,6 +42,24 @@ def caller_id_not_found(caller_id: str) -> AppError:
     return not_found("CALLER_ID_NOT_FOUND", f"caller id {caller_id} not found")
 
 
+def check_source(patterns: list[str], source: SourceAddress) -> None:
+    """Raises 403 SOURCE_NOT_ALLOWED unless `source` matches one of a customer's verified
+    caller IDs (`patterns`)."""
+    if any(caller_id_matches(p, source.type, source.target) for p in patterns):
+        return
+    SOURCE_REFUSALS.inc()
+    if not patterns:
+        message = "your account has no verified caller ID yet; ask the operator to add one"
+    else:
+        message = f"{source.target} is not one of your verified caller IDs"
+    raise AppError(
+        ErrorStatus.PERMISSION_DENIED,
+        "SOURCE_NOT_ALLOWED",
+        f"{message}; nothing was dialed",
+        {"field": "source.target"},
+    )
+
+
 class CallerIds:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -54,20 +72,7 @@ class CallerIds:
 
     async def check(self, customer_id: str, source: SourceAddress) -> None:
         """Raises 403 SOURCE_NOT_ALLOWED unless `source` matches a verified caller ID."""
-        patterns = await self.patterns(customer_id)
-        if any(caller_id_matches(p, source.type, source.target) for p in patterns):
-            return
-        SOURCE_REFUSALS.inc()
-        if not patterns:
-            message = "your account has no verified caller ID yet; ask the operator to add one"
-        else:
-            message = f"{source.target} is not one of your verified caller IDs"
-        raise AppError(
-            ErrorStatus.PERMISSION_DENIED,
-            "SOURCE_NOT_ALLOWED",
-            f"{message}; nothing was dialed",
-            {"field": "source.target"},
-        )
+        check_source(await self.patterns(customer_id), source)
 
     async def list(self, customer_id: str | None) -> list[dict[str, Any]]:
         query = select(caller_ids).order_by(caller_ids.c.tm_create, caller_ids.c.id)

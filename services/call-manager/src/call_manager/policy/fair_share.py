@@ -5,13 +5,14 @@ The rate is averaged over RATE_WINDOW seconds (at most rate x window calls creat
 any window), so one request of up to that many destinations can start at once: a burst
 that fits, rather than a per-second cap no 100-destination request could ever meet.
 
-`admit` runs inside the transaction that inserts the new calls. It takes a transaction-level
-advisory lock on the customer (two creates of one customer, on any replicas, queue there;
-other customers are not touched), counts the customer's live calls and those created in
-the last RATE_WINDOW seconds, and refuses the whole request (429 TOO_MANY_CALLS with
-Retry-After) when its calls do not all fit: nothing is inserted and nothing dialed. The
-counts come from the calls themselves, so there is no counter to drift when a replica dies
-(its calls are finished by the reaper and stop counting).
+`standing` runs inside the transaction that inserts the new calls, as one call of the
+PL/pgSQL function admit_calls (one round trip): it takes a transaction-level advisory lock
+on the customer (two creates of one customer, on any replicas, queue there; other customers
+are not touched), then counts the customer's live calls and those created in the last
+RATE_WINDOW seconds, and reads its verified caller IDs. `check` refuses the whole request
+(429 TOO_MANY_CALLS with Retry-After) when its calls do not all fit: nothing is inserted and
+nothing dialed. The counts come from the calls themselves, so there is no counter to drift
+when a replica dies (its calls are finished by the reaper and stop counting).
 """
 
 from __future__ import annotations
@@ -29,17 +30,23 @@ FAIR_SHARE_REFUSALS = Counter(
     "call_fair_share_refusals_total", "POST /calls refused for a customer's limit", ["limit"]
 )
 
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('call-manager/customer/' || :c, 0))")
-_COUNT = text(
-    """
-    SELECT
-        (SELECT count(*) FROM call_manager.calls
-          WHERE customer_id = CAST(:c AS uuid) AND status <> 'hangup') AS live,
-        (SELECT count(*) FROM call_manager.calls
-          WHERE customer_id = CAST(:c AS uuid)
-            AND tm_create > statement_timestamp() - make_interval(secs => :w)) AS recent
-    """
-)
+_STANDING = text("SELECT live_calls, recent_calls, patterns FROM call_manager.admit_calls(:c, :w)")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A customer's calls and caller IDs, read under its lock."""
+
+    live: int
+    recent: int
+    caller_ids: list[str]
+
+
+async def standing(session: AsyncSession, customer_id: str) -> Standing:
+    """Lock the customer until the transaction ends; its counts and verified caller IDs."""
+    found = await session.execute(_STANDING, {"c": customer_id, "w": float(RATE_WINDOW)})
+    live, recent, patterns = found.one()
+    return Standing(int(live), int(recent), list(patterns))
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,10 @@ class FairShare:
     async def admit(self, session: AsyncSession, customer_id: str, count: int) -> None:
         """Raises 429 TOO_MANY_CALLS unless `count` more calls fit; call it in the
         transaction that inserts them (the lock is held until it ends)."""
+        self.check(await standing(session, customer_id), count)
+
+    def check(self, now: Standing, count: int) -> None:
+        """Raises 429 TOO_MANY_CALLS unless `count` more calls fit in `now`."""
         if count <= 0:
             return
         limits = self.limits
@@ -78,21 +89,19 @@ class FairShare:
                 f"{limits.max_new_per_second} per second)",
                 {"requested": count},
             )
-        await session.execute(_LOCK, {"c": customer_id})
-        counted = await session.execute(_COUNT, {"c": customer_id, "w": float(RATE_WINDOW)})
-        live, recent = counted.one()
+        live, recent = now.live, now.recent
         if live + count > limits.max_calls:
             FAIR_SHARE_REFUSALS.labels("concurrent").inc()
             raise too_many_calls(
                 f"you have {live} calls in progress; {count} more would pass your limit of "
                 f"{limits.max_calls}",
-                {"live": int(live), "requested": count, "limit": limits.max_calls},
+                {"live": live, "requested": count, "limit": limits.max_calls},
             )
         if recent + count > limits.max_new_per_window:
             FAIR_SHARE_REFUSALS.labels("rate").inc()
             raise too_many_calls(
                 f"{recent} calls were started in the last {RATE_WINDOW} s; {count} more would "
                 f"pass your limit of {limits.max_new_per_second} per second",
-                {"recent": int(recent), "requested": count, "limit": limits.max_new_per_second},
+                {"recent": recent, "requested": count, "limit": limits.max_new_per_second},
                 retry_after=RATE_WINDOW,
             )

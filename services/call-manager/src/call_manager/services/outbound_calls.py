@@ -184,10 +184,12 @@ class OutboundCallService:
             utcnow(),
         )
         if plan.failed:
+            if self._guard is not None:  # an unverified source is told so first
+                await self._guard.check_source(customer_id, body.source)
             raise _refusal(plan)
         async with publishing(self._sessions, self._wake) as session:
-            if self._guard is not None:  # the customer's share, locked until the commit
-                await self._guard.admit(session, customer_id, len(plan.call_rows))
+            if self._guard is not None:  # caller ID and share, locked until the commit
+                await self._guard.admit(session, customer_id, body.source, len(plan.call_rows))
             await add_events(session, await store_plan(session, plan))
             if idempotency_key:
                 await self._keys.complete(session, customer_id, idempotency_key)
