@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
+import aiormq
 import structlog
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from pamqp.commands import Basic
 from pydantic_core import to_jsonable_python
 from sqlalchemy import (
     BigInteger,
@@ -25,11 +26,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    any_,
+    bindparam,
     delete,
     func,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contracts.events import CATALOG
@@ -161,11 +165,13 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._channel: AbstractChannel | None = None
-        self._exchange: AbstractExchange | None = None
+        self._delete_published = delete(table).where(
+            table.c.seq == any_(bindparam("seqs", type_=ARRAY(BigInteger)))
+        )
 
     async def start(self) -> None:
         self._channel = await self._connection.channel(publisher_confirms=True)
-        self._exchange = await self._channel.declare_exchange(
+        await self._channel.declare_exchange(
             self._exchange_name, aio_pika.ExchangeType.FANOUT, durable=True
         )
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay:{self._exchange_name}")
@@ -200,13 +206,18 @@ class OutboxRelay:
                 backoff = min(max(backoff * 2, 0.5), 10.0)
 
     async def publish_batch(self) -> int:
-        """Publish up to one batch; returns how many rows were published."""
-        assert self._exchange is not None
+        """Publish up to one batch; returns how many rows were published.
+
+        The payload is read as the JSONB's text and sent as it is (no decode and encode again
+        per event), on the channel's aiormq underlay: aio-pika's Message objects and the
+        stdlib encoder were most of the relay's cost, itself ~15% of call-manager's per call.
+        """
+        assert self._channel is not None
         table = self._table
         async with self._engine.begin() as conn:
             rows = (
                 await conn.execute(
-                    select(table.c.seq, table.c.type, table.c.payload)
+                    select(table.c.seq, table.c.id, table.c.type, table.c.payload.cast(Text))
                     .order_by(table.c.seq)
                     .limit(self._batch_size)
                     .with_for_update(skip_locked=True)
@@ -215,23 +226,26 @@ class OutboxRelay:
             if not rows:
                 OUTBOX_PENDING.labels(table.schema or "").set(0)
                 return 0
-            # Confirms are awaited together: one round trip per batch, not per event.
+            underlay = cast(aiormq.Channel, await self._channel.get_underlay_channel())
+            # Confirms are awaited together: one round trip per batch, not per event. A nack
+            # raises, the transaction rolls back and the rows stay for the next try.
             await asyncio.gather(
                 *(
-                    self._exchange.publish(
-                        aio_pika.Message(
-                            body=json.dumps(row.payload, separators=(",", ":")).encode(),
-                            content_type="application/json",
-                            message_id=row.payload.get("id"),
-                            type=row.type,
-                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                        ),
+                    underlay.basic_publish(
+                        payload.encode(),
+                        exchange=self._exchange_name,
                         routing_key="",
+                        properties=Basic.Properties(
+                            content_type="application/json",
+                            message_id=event_id,
+                            message_type=event_type,
+                            delivery_mode=2,  # persistent
+                        ),
                     )
-                    for row in rows
+                    for _, event_id, event_type, payload in rows
                 )
             )
-            await conn.execute(delete(table).where(table.c.seq.in_([row.seq for row in rows])))
+            await conn.execute(self._delete_published, {"seqs": [r[0] for r in rows]})
         for row in rows:
-            EVENTS_PUBLISHED.labels(self._exchange_name, row.type).inc()
+            EVENTS_PUBLISHED.labels(self._exchange_name, row[2]).inc()
         return len(rows)
