@@ -113,6 +113,8 @@ async def test_unverified_caller_ids_are_refused(
     nobody = await customer(stack, isolated_database, verified=None)
     data = await refused(stack, nobody, calls_body("+12125550000"), 403, "SOURCE_NOT_ALLOWED")
     assert "no verified caller ID" in data["error"]["message"]
+    # The source is told first, whatever else is wrong (here: a destination not allowed).
+    await refused(stack, nobody, calls_body("x@127.0.0.1"), 403, "SOURCE_NOT_ALLOWED")
     who = await customer(stack, isolated_database, verified="+1415555*")
     target = f"alice@{busy_pbx.target}"
     await call(stack, "POST", "/v1.0/calls", who.headers, calls_body(target, source="+14155550199"))
