@@ -1,4 +1,5 @@
-"""Request parsing every RPC handler shares: path ids, optional ids, the id of a new resource.
+"""Request parsing every RPC handler shares: path ids, optional ids, the id of a new resource,
+the page asked for.
 
 Errors are the platform's 400s naming the field (shared.errors)."""
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from shared.errors import AppError, ErrorStatus, invalid_argument
 from shared.ids import canonical_uuid
+from shared.pagination import PageCursor, parse_page_size, parse_page_token
 from shared.rpc import RpcContext
 
 
@@ -48,3 +50,10 @@ def new_id(ctx: RpcContext) -> str:
         except ValueError:
             pass
     return str(uuid.uuid4())
+
+
+def page_params(ctx: RpcContext) -> tuple[int, PageCursor | None]:
+    """`?page_size=&page_token=`: the checked size, and where the page starts (None: first)."""
+    return parse_page_size(ctx.query.get("page_size")), parse_page_token(
+        ctx.query.get("page_token")
+    )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.pagination import parse_page_size, parse_page_token
-from shared.requests import path_uuid
+from shared.requests import page_params, path_uuid
 from shared.rpc import RpcContext
 
 from call_manager.handlers.common import caller_customer
@@ -19,8 +18,7 @@ class CallHandlers:
         self._forwarded = forwarded
 
     async def list_calls(self, ctx: RpcContext) -> dict[str, Any]:
-        size = parse_page_size(ctx.query.get("page_size"))
-        cursor = parse_page_token(ctx.query.get("page_token"))
+        size, cursor = page_params(ctx)
         return await self._service.list_calls(size, cursor, caller_customer(ctx))
 
     async def get_call(self, ctx: RpcContext) -> dict[str, Any]:
@@ -32,8 +30,7 @@ class CallHandlers:
         )
 
     async def list_groupcalls(self, ctx: RpcContext) -> dict[str, Any]:
-        size = parse_page_size(ctx.query.get("page_size"))
-        cursor = parse_page_token(ctx.query.get("page_token"))
+        size, cursor = page_params(ctx)
         return await self._service.list_groupcalls(size, cursor, caller_customer(ctx))
 
     async def get_groupcall(self, ctx: RpcContext) -> dict[str, Any]:

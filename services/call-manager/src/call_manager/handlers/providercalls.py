@@ -10,8 +10,7 @@ from typing import Any
 
 from shared.contracts.calls import ProviderCallCreate
 from shared.contracts.validation import parse_body
-from shared.pagination import parse_page_size, parse_page_token
-from shared.requests import new_id, optional_uuid, path_uuid
+from shared.requests import new_id, optional_uuid, page_params, path_uuid
 from shared.rpc import Reply, RpcContext
 
 from call_manager.handlers.common import caller_customer, create_customer, idempotency_key
@@ -30,8 +29,7 @@ class ProviderCallHandlers:
         return Reply(await self._service.create(new_id(ctx), customer_id, body, key))
 
     async def list(self, ctx: RpcContext) -> dict[str, Any]:
-        size = parse_page_size(ctx.query.get("page_size"))
-        cursor = parse_page_token(ctx.query.get("page_token"))
+        size, cursor = page_params(ctx)
         provider_id = optional_uuid(ctx.query.get("provider_id"), "provider_id")
         return await self._service.list(size, cursor, caller_customer(ctx), provider_id)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.pagination import parse_page_size, parse_page_token
-from shared.requests import path_uuid
+from shared.requests import page_params, path_uuid
 from shared.rpc import RpcContext
 
 from health_checker.services.history import HistoryService
@@ -16,6 +15,5 @@ class HealthCheckHandlers:
         self._service = service
 
     async def list(self, ctx: RpcContext) -> dict[str, Any]:
-        size = parse_page_size(ctx.query.get("page_size"))
-        cursor = parse_page_token(ctx.query.get("page_token"))
+        size, cursor = page_params(ctx)
         return await self._service.page(path_uuid(ctx), size, cursor)

@@ -6,8 +6,7 @@ from typing import Any
 
 from shared.contracts.providers import ProviderCreate, ProviderUpdate
 from shared.contracts.validation import parse_body
-from shared.pagination import parse_page_size, parse_page_token
-from shared.requests import new_id, path_uuid
+from shared.requests import new_id, page_params, path_uuid
 from shared.rpc import Reply, RpcContext
 
 from provider_manager.services.providers import ProviderService
@@ -18,8 +17,7 @@ class ProviderHandlers:
         self._service = service
 
     async def list(self, ctx: RpcContext) -> dict[str, Any]:
-        size = parse_page_size(ctx.query.get("page_size"))
-        cursor = parse_page_token(ctx.query.get("page_token"))
+        size, cursor = page_params(ctx)
         items, token = await self._service.list(size, cursor)
         return {"result": items, "next_page_token": token}
 

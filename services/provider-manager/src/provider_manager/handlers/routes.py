@@ -8,8 +8,7 @@ from shared.contracts.routes import RouteCreate, RouteUpdate
 from shared.contracts.validation import parse_body
 from shared.errors import invalid_argument
 from shared.ids import canonical_uuid
-from shared.pagination import parse_page_size, parse_page_token
-from shared.requests import new_id, path_uuid
+from shared.requests import new_id, page_params, path_uuid
 from shared.rpc import Reply, RpcContext
 
 from provider_manager.services.routes import RouteService
@@ -30,8 +29,7 @@ class RouteHandlers:
         self._service = service
 
     async def list(self, ctx: RpcContext) -> dict[str, Any]:
-        size = parse_page_size(ctx.query.get("page_size"))
-        cursor = parse_page_token(ctx.query.get("page_token"))
+        size, cursor = page_params(ctx)
         customer_id = customer_filter(ctx.query.get("customer_id"))
         items, token = await self._service.list(size, cursor, customer_id)
         return {"result": items, "next_page_token": token}

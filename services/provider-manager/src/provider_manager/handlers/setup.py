@@ -6,8 +6,7 @@ from typing import Any
 
 from shared.contracts.setup import ProviderSetupRequest
 from shared.contracts.validation import parse_body
-from shared.pagination import parse_page_size, parse_page_token
-from shared.requests import new_id, path_uuid
+from shared.requests import new_id, page_params, path_uuid
 from shared.rpc import Reply, RpcContext
 
 from provider_manager.carrier_setup.service import SetupService
@@ -23,8 +22,7 @@ class SetupHandlers:
         return Reply(await self._service.setup(new_id(ctx), body))
 
     async def list(self, ctx: RpcContext) -> dict[str, Any]:
-        size = parse_page_size(ctx.query.get("page_size"))
-        cursor = parse_page_token(ctx.query.get("page_token"))
+        size, cursor = page_params(ctx)
         items, token = await self._service.list(ctx.query.get("state"), size, cursor)
         return {"result": items, "next_page_token": token}
 
