@@ -15,11 +15,12 @@ import structlog
 import uvloop
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.broker import connect
 from shared.db import create_engine, session_factory
+from shared.events.outbox import OutboxRelay
 from shared.logging import configure_logging
 from shared.metrics import ReadinessCheck, start_ops_server
 from shared.migrations import DatabaseUnavailable, _safe
@@ -97,6 +98,15 @@ class ServiceApp:
 
     async def on_start(self) -> None:
         """Declare consumers, start relays and background loops."""
+
+    async def start_outbox_relay(self, outbox: Table) -> OutboxRelay:
+        """Publish this service's outbox table to its event exchange until stop()."""
+        relay = OutboxRelay(
+            self.engine, outbox, self.broker, self.settings.event_exchange(self.name)
+        )
+        await relay.start()
+        self.on_stop(relay.stop)
+        return relay
 
     def readiness(self) -> dict[str, ReadinessCheck]:
         async def database() -> bool:

@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 
 import structlog
-from shared.events import OutboxRelay
 from shared.rpc import RpcServer
 from shared.runtime import ServiceApp
 from shared.sip.resolver import SipResolver
@@ -71,9 +70,7 @@ class CallManagerApp(ServiceApp):
 
     async def on_start(self) -> None:
         config = self.config
-        self.relay = OutboxRelay(self.engine, outbox, self.broker, config.event_exchange(SERVICE))
-        await self.relay.start()
-        self.on_stop(self.relay.stop)
+        self.relay = await self.start_outbox_relay(outbox)
         self.on_stop(self._flush_events)
 
         # One resolver for the dialer and the dial policy: one cache, one bound.

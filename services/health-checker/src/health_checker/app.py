@@ -8,7 +8,7 @@ import socket
 import uuid
 from pathlib import Path
 
-from shared.events import EventSubscriber, OutboxRelay
+from shared.events import EventSubscriber
 from shared.rpc import RpcServer
 from shared.runtime import ServiceApp
 from shared.sip.resolver import SipResolver
@@ -56,9 +56,7 @@ class HealthCheckerApp(ServiceApp):
 
     async def on_start(self) -> None:
         cfg = self.config
-        self.relay = OutboxRelay(self.engine, outbox, self.broker, cfg.event_exchange(SERVICE))
-        await self.relay.start()
-        self.on_stop(self.relay.stop)
+        self.relay = await self.start_outbox_relay(outbox)
 
         probe = self._probe
         if probe is None:

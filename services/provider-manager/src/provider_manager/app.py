@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import structlog
-from shared.events import OutboxRelay
 from shared.rpc import RpcServer
 from shared.runtime import ServiceApp
 
@@ -42,11 +41,7 @@ class ProviderManagerApp(ServiceApp):
         self.config = settings
 
     async def on_start(self) -> None:
-        self.relay = OutboxRelay(
-            self.engine, outbox, self.broker, self.settings.event_exchange(SERVICE)
-        )
-        await self.relay.start()
-        self.on_stop(self.relay.stop)
+        self.relay = await self.start_outbox_relay(outbox)
         self.providers = ProviderService(
             self.sessions, self.relay.wake, credential_cipher(self.config)
         )
