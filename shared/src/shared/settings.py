@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/voip"
@@ -58,3 +58,27 @@ def public_host_problem(value: str) -> str | None:
     if address.is_unspecified:
         return f"{value} is the wildcard address, which no carrier can reach"
     return None
+
+
+def _public_host(value: str) -> str:
+    value = value.strip()
+    if problem := public_host_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+# An address we advertise to carriers (Via, Contact, SDP c=): empty, or a routable IP.
+PublicHost = Annotated[str, AfterValidator(_public_host)]
+
+
+class SipSettings(CommonSettings):
+    """What a service that speaks SIP to carriers (call-manager, health-checker) reads the
+    same way. Each declares these fields again under its own environment names."""
+
+    # Comma-separated `ip[:port]` for RFC 3263 lookups; empty: /etc/resolv.conf.
+    dns_servers: str = ""
+
+    @property
+    def nameservers(self) -> list[str] | None:
+        servers = [part.strip() for part in self.dns_servers.split(",") if part.strip()]
+        return servers or None

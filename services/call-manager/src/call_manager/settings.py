@@ -4,7 +4,7 @@ the names the issue gives them)."""
 from __future__ import annotations
 
 from pydantic import Field, field_validator
-from shared.settings import CommonSettings, public_host_problem
+from shared.settings import PublicHost, SipSettings
 
 from call_manager.policy.addresses import AllowList
 
@@ -15,7 +15,7 @@ REGISTRAR_MANAGER = "registrar-manager"
 PROVIDER_MANAGER = "provider-manager"
 
 
-class Settings(CommonSettings):
+class Settings(SipSettings):
     ops_port: int = Field(default=9102, validation_alias="CALL_MANAGER_OPS_PORT")
     rpc_prefetch: int = Field(default=64, validation_alias="CALL_MANAGER_RPC_PREFETCH")
 
@@ -30,11 +30,11 @@ class Settings(CommonSettings):
     sip_port: int = Field(default=5080, ge=0, le=65535, validation_alias="CALL_MANAGER_SIP_PORT")
     # The address carriers reach us at (Via/Contact), for a host behind 1:1 NAT. Empty: the
     # bound address, or with a wildcard bind the local address routed to each carrier.
-    sip_public_host: str = Field(default="", validation_alias="CALL_MANAGER_SIP_PUBLIC_HOST")
+    sip_public_host: PublicHost = Field(default="", validation_alias="CALL_MANAGER_SIP_PUBLIC_HOST")
     # RTP binds here (empty: the SIP bind address) and SDP advertises the public one (empty:
     # the SIP public address, else as for SIP).
     rtp_host: str = Field(default="", validation_alias="CALL_MANAGER_RTP_HOST")
-    rtp_public_host: str = Field(default="", validation_alias="CALL_MANAGER_RTP_PUBLIC_HOST")
+    rtp_public_host: PublicHost = Field(default="", validation_alias="CALL_MANAGER_RTP_PUBLIC_HOST")
     # RTP ports; 0/0 (default): even ports from the kernel's ephemeral range. A fixed range
     # (for firewalls) costs the SIP layer a shuffle of the whole range per call (see report).
     rtp_port_min: int = Field(
@@ -95,14 +95,6 @@ class Settings(CommonSettings):
         default="", validation_alias="CALL_MANAGER_REGISTRAR_QUEUE"
     )
 
-    @field_validator("sip_public_host", "rtp_public_host")
-    @classmethod
-    def _routable(cls, value: str) -> str:
-        value = value.strip()
-        if problem := public_host_problem(value):
-            raise ValueError(problem)
-        return value
-
     # Fair share per customer (POST /calls): live calls at once, and new calls per second
     # averaged over 10 s (a request of up to 10x this many destinations fits in a burst).
     customer_max_calls: int = Field(
@@ -149,8 +141,3 @@ class Settings(CommonSettings):
         if self.rtp_port_min and self.rtp_port_max:
             return (self.rtp_port_min, self.rtp_port_max)
         return None
-
-    @property
-    def nameservers(self) -> list[str] | None:
-        servers = [s.strip() for s in self.dns_servers.split(",") if s.strip()]
-        return servers or None

@@ -3,14 +3,14 @@ knobs use the service prefix HEALTH_CHECKER_."""
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
-from shared.settings import CommonSettings, public_host_problem
+from pydantic import Field
+from shared.settings import PublicHost, SipSettings
 
 SERVICE = "health-checker"
 SCHEMA = "health_checker"
 
 
-class Settings(CommonSettings):
+class Settings(SipSettings):
     ops_port: int = Field(default=9103, validation_alias="HEALTH_CHECKER_OPS_PORT")
     rpc_prefetch: int = Field(default=64, validation_alias="HEALTH_CHECKER_RPC_PREFETCH")
 
@@ -47,7 +47,7 @@ class Settings(CommonSettings):
     sip_host: str = Field(default="0.0.0.0", validation_alias="HEALTH_CHECK_SIP_HOST")
     sip_port: int = Field(default=0, ge=0, le=65535, validation_alias="HEALTH_CHECK_SIP_PORT")
     # The address carriers see (1:1 NAT); empty: as above.
-    sip_public_host: str = Field(default="", validation_alias="HEALTH_CHECK_SIP_PUBLIC_HOST")
+    sip_public_host: PublicHost = Field(default="", validation_alias="HEALTH_CHECK_SIP_PUBLIC_HOST")
     # CA bundle (PEM) carriers' TLS certificates must chain to; empty: the system store.
     sip_tls_ca_file: str = Field(default="", validation_alias="HEALTH_CHECK_SIP_TLS_CA_FILE")
     # Idle TCP/TLS connections to carriers close after this long; above the interval, so
@@ -60,22 +60,3 @@ class Settings(CommonSettings):
     user_agent: str = Field(
         default="trunk-platform-health", validation_alias="HEALTH_CHECK_USER_AGENT"
     )
-
-    @field_validator("dns_servers")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
-
-    @field_validator("sip_public_host")
-    @classmethod
-    def _routable(cls, value: str) -> str:
-        value = value.strip()
-        if problem := public_host_problem(value):
-            raise ValueError(problem)
-        return value
-
-    @property
-    def nameservers(self) -> list[str] | None:
-        if not self.dns_servers:
-            return None
-        return [part.strip() for part in self.dns_servers.split(",") if part.strip()]
