@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 import orjson
+from sqlalchemy import ColumnElement, RowMapping, Table, func, update
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -66,3 +68,18 @@ def autocommit_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine
     engine = sessions.kw["bind"]
     assert isinstance(engine, AsyncEngine)
     return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+async def soft_delete(
+    session: AsyncSession | AsyncConnection, table: Table, *conditions: ColumnElement[bool]
+) -> RowMapping | None:
+    """The seeds' delete: the undeleted row matching `conditions` gets tm_delete (and
+    tm_update) set to now and is returned as it is now; None when there is no such row."""
+    now = func.statement_timestamp()
+    result = await session.execute(
+        update(table)
+        .where(*conditions, table.c.tm_delete.is_(None))
+        .values(tm_update=now, tm_delete=now)
+        .returning(*table.c)
+    )
+    return result.mappings().first()

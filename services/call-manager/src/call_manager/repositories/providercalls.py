@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.db import soft_delete
 from shared.errors import AppError, not_found
 from shared.pagination import PageCursor
-from sqlalchemy import ColumnElement, RowMapping, func, select, update
+from sqlalchemy import ColumnElement, RowMapping, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,25 +52,10 @@ class ProviderCallRepository:
         return row
 
     async def soft_delete(self, providercall_id: str, customer_id: str | None) -> RowMapping:
-        conditions: list[ColumnElement[bool]] = [
-            providercalls.c.id == providercall_id,
-            providercalls.c.tm_delete.is_(None),
-        ]
+        conditions: list[ColumnElement[bool]] = [providercalls.c.id == providercall_id]
         if customer_id is not None:
             conditions.append(providercalls.c.customer_id == customer_id)
-        now = func.statement_timestamp()
-        row = (
-            (
-                await self._session.execute(
-                    update(providercalls)
-                    .where(*conditions)
-                    .values(tm_update=now, tm_delete=now)
-                    .returning(*providercalls.c)
-                )
-            )
-            .mappings()
-            .first()
-        )
+        row = await soft_delete(self._session, providercalls, *conditions)
         if row is None:
             raise providercall_not_found(providercall_id)
         return row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from shared.db import soft_delete
 from shared.errors import not_found
 from shared.pagination import PageCursor, keyset_page
 from sqlalchemy import RowMapping, bindparam, func, select, update
@@ -97,19 +98,7 @@ class ProviderRepository:
         return row
 
     async def soft_delete(self, provider_id: str) -> RowMapping:
-        now = func.statement_timestamp()
-        row = (
-            (
-                await self._session.execute(
-                    update(providers)
-                    .where(providers.c.id == provider_id, providers.c.tm_delete.is_(None))
-                    .values(tm_update=now, tm_delete=now)
-                    .returning(*providers.c)
-                )
-            )
-            .mappings()
-            .first()
-        )
+        row = await soft_delete(self._session, providers, providers.c.id == provider_id)
         if row is None:
             raise provider_not_found(provider_id)
         return row

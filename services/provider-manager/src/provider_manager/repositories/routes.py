@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.db import soft_delete
 from shared.errors import AppError, ErrorStatus, not_found
 from shared.pagination import PageCursor, keyset_page
 from sqlalchemy import RowMapping, func, select, update
@@ -106,19 +107,7 @@ class RouteRepository:
         return row
 
     async def soft_delete(self, route_id: str) -> RowMapping:
-        now = func.statement_timestamp()
-        row = (
-            (
-                await self._session.execute(
-                    update(routes)
-                    .where(routes.c.id == route_id, routes.c.tm_delete.is_(None))
-                    .values(tm_update=now, tm_delete=now)
-                    .returning(*routes.c)
-                )
-            )
-            .mappings()
-            .first()
-        )
+        row = await soft_delete(self._session, routes, routes.c.id == route_id)
         if row is None:
             raise route_not_found(route_id)
         return row
