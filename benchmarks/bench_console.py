@@ -41,7 +41,7 @@ from playwright.async_api import Page, async_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.support.console import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 PYTHON = sys.executable
 PROVIDERS = int(os.environ.get("BENCH_PROVIDERS", "10000"))

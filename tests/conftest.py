@@ -24,13 +24,13 @@ from shared.rpc import RpcClient
 
 from tests.support.backends import resolve_backends, with_database
 from tests.support.databases import drop_database, migrate_all
-from tests.support.events import EventCollector
-from tests.support.gateway_env import UNTHROTTLED_LOGIN
+from tests.support.events import EventCollector, collecting
+from tests.support.gateway_env import gateway_env, login
 
-ADMIN_USERNAME = "admin"
-ADMIN_PASSWORD = "test-admin-password"
-JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 SERVICES = ("provider-manager", "call-manager", "health-checker")
+
+# Fixtures more than one feature folder uses, started only where a test asks for them.
+pytest_plugins = ["tests.support.carrier_setup_platform"]
 
 
 @pytest.fixture(scope="session")
@@ -121,19 +121,7 @@ async def provider_manager(
 async def gateway(
     platform_env: dict[str, Any], provider_manager: ProviderManagerApp
 ) -> AsyncIterator[GatewayApp]:
-    app = GatewayApp(
-        GatewaySettings.model_validate(
-            {
-                **platform_env,
-                **UNTHROTTLED_LOGIN,
-                "GATEWAY_PORT": 0,
-                "GATEWAY_OPS_PORT": 0,
-                "ADMIN_USERNAME": ADMIN_USERNAME,
-                "ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "JWT_SECRET": JWT_SECRET,
-            }
-        )
-    )
+    app = GatewayApp(GatewaySettings.model_validate(gateway_env(platform_env)))
     await app.start()
     yield app
     await app.stop()
@@ -146,24 +134,18 @@ async def http(gateway: GatewayApp) -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture(scope="session")
-async def admin_token(http: aiohttp.ClientSession) -> str:
-    async with http.post(
-        "/auth/login", json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
-    ) as resp:
-        assert resp.status == 200, await resp.text()
-        return str((await resp.json())["token"])
+async def admin_headers(http: aiohttp.ClientSession) -> dict[str, str]:
+    return await login(http)
 
 
 @pytest.fixture(scope="session")
-def admin_headers(admin_token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {admin_token}"}
+def admin_token(admin_headers: dict[str, str]) -> str:
+    return admin_headers["Authorization"].removeprefix("Bearer ")
 
 
 @pytest.fixture
 async def events(
     broker: AbstractRobustConnection, exchanges: dict[str, str]
 ) -> AsyncIterator[EventCollector]:
-    collector = EventCollector()
-    await collector.start(broker, *exchanges.values())
-    yield collector
-    await collector.stop()
+    async with collecting(broker, *exchanges.values()) as collector:
+        yield collector

@@ -7,8 +7,15 @@ from typing import Any
 import aiohttp
 from shared.sip.rtp import default_ticker
 
-from tests.calls.conftest import SippFactory, call_body, create_provider
-from tests.calls.helpers import get_json, hangup, post_providercall, wait_call
+from tests.support.calls import (
+    SippFactory,
+    call_body,
+    create_provider,
+    get_json,
+    hangup,
+    post_providercall,
+    wait_call,
+)
 from tests.support.events import EventCollector
 from tests.support.polling import eventually
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import aiohttp
 
-from tests.calls.conftest import SippFactory, call_body, create_provider
-from tests.calls.helpers import post_providercall, wait_call
+from tests.support.calls import (
+    SippFactory,
+    call_body,
+    create_provider,
+    post_providercall,
+    wait_call,
+)
 
 HOLD = [{"type": "pause", "option": {"duration": 20000}}]
 

@@ -13,8 +13,7 @@ from shared.logging import configure_logging
 from shared.sip.call import NO_CREDENTIALS
 from shared.sip.testing.sipp import SippProcess
 
-from tests.calls.conftest import call_body, create_provider
-from tests.calls.helpers import hangup, post_providercall, wait_call
+from tests.support.calls import call_body, create_provider, hangup, post_providercall, wait_call
 from tests.support.polling import eventually
 
 SIP_SCENARIOS = Path(__file__).parents[2] / "shared" / "tests" / "sip" / "scenarios"

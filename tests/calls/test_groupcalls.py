@@ -6,9 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+from shared.sip.testing.sipp import SippProcess
 
-from tests.calls.conftest import Directory, SippFactory, call_body, create_provider, new_uuid
-from tests.calls.helpers import get_json, post_providercall, wait_call
+from tests.support.calls import (
+    Directory,
+    SippFactory,
+    call_body,
+    create_provider,
+    get_json,
+    new_uuid,
+    post_providercall,
+    wait_call,
+)
 from tests.support.events import EventCollector
 from tests.support.polling import eventually
 
@@ -19,6 +28,20 @@ BRIEF = [{"type": "pause", "option": {"duration": 300}}]
 
 def _tel(number: str) -> dict[str, str]:
     return {"type": "tel", "target": number, "target_name": ""}
+
+
+async def _call_agent(
+    http: aiohttp.ClientSession,
+    headers: dict[str, str],
+    carrier: SippProcess,
+    agent_id: str,
+    **fields: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A ProviderCall to agent `agent_id` through a provider at `carrier`: (provider, reply)."""
+    provider = await create_provider(http, headers, carrier.target)
+    body = call_body(provider["id"], **fields)
+    body["destinations"] = [{"type": "agent", "target": agent_id}]
+    return provider, await post_providercall(http, headers, body)
 
 
 async def _group(
@@ -39,18 +62,14 @@ async def test_ring_all_hangs_up_the_others_on_first_answer(
     sipp: SippFactory,
     events: EventCollector,
 ) -> None:
-    agent_id = new_uuid()
-    directory.agents[agent_id] = {
-        "id": agent_id,
-        "customer_id": admin_customer,
-        "ring_method": "ringall",
-        "addresses": [_tel(RINGS), _tel(ANSWERS), {"type": "email", "target": "x@y.z"}],
-    }
+    email = {"type": "email", "target": "x@y.z"}
+    agent_id = directory.add_agent(
+        admin_customer, [_tel(RINGS), _tel(ANSWERS), email], ring_method="ringall"
+    )
     async with sipp("uas_answer_or_ring.xml") as carrier:
-        provider = await create_provider(calls_api, admin_headers, carrier.target)
-        body = call_body(provider["id"], actions=BRIEF)
-        body["destinations"] = [{"type": "agent", "target": agent_id}]
-        created = await post_providercall(calls_api, admin_headers, body)
+        provider, created = await _call_agent(
+            calls_api, admin_headers, carrier, agent_id, actions=BRIEF
+        )
         assert created["call_ids"] == [] and len(created["groupcall_ids"]) == 1
         group = await _group(calls_api, admin_headers, created["groupcall_ids"][0], "hangup")
         assert carrier.errors() == ""
@@ -82,18 +101,11 @@ async def test_linear_tries_addresses_in_turn(
     directory: Directory,
     sipp: SippFactory,
 ) -> None:
-    agent_id = new_uuid()
-    directory.agents[agent_id] = {
-        "id": agent_id,
-        "customer_id": admin_customer,
-        "ring_method": "linear",
-        "addresses": [_tel(RINGS), _tel(ANSWERS)],
-    }
+    agent_id = directory.add_agent(
+        admin_customer, [_tel(RINGS), _tel(ANSWERS)], ring_method="linear"
+    )
     async with sipp("uas_answer_or_ring.xml") as carrier:
-        provider = await create_provider(calls_api, admin_headers, carrier.target)
-        body = call_body(provider["id"], actions=BRIEF)
-        body["destinations"] = [{"type": "agent", "target": agent_id}]
-        created = await post_providercall(calls_api, admin_headers, body)
+        _, created = await _call_agent(calls_api, admin_headers, carrier, agent_id, actions=BRIEF)
         groupcall_id = created["groupcall_ids"][0]
         first = await get_json(calls_api, f"/v1.0/groupcalls/{groupcall_id}", admin_headers)
         assert len(first["call_ids"]) == 1  # the second address waits its turn
@@ -125,12 +137,7 @@ async def test_extension_dials_its_contacts_and_failures_are_reported(
         directory.contacts[(admin_customer, "2001")] = [
             {"uri": f"sip:{ANSWERS}@{carrier.target}^3Btransport=udp"}
         ]
-        foreign_agent = new_uuid()
-        directory.agents[foreign_agent] = {
-            "id": foreign_agent,
-            "customer_id": new_uuid(),
-            "addresses": [_tel(ANSWERS)],
-        }
+        foreign_agent = directory.add_agent(new_uuid(), [_tel(ANSWERS)])
         provider = await create_provider(calls_api, admin_headers, carrier.target)
         body = call_body(provider["id"], actions=BRIEF)
         body["destinations"] = [
@@ -167,17 +174,9 @@ async def test_groupcall_hangup_cancels_every_ringing_call(
     directory: Directory,
     sipp: SippFactory,
 ) -> None:
-    agent_id = new_uuid()
-    directory.agents[agent_id] = {
-        "id": agent_id,
-        "customer_id": admin_customer,
-        "addresses": [_tel(RINGS), _tel("+15550000003")],
-    }
+    agent_id = directory.add_agent(admin_customer, [_tel(RINGS), _tel("+15550000003")])
     async with sipp("uas_answer_or_ring.xml") as carrier:
-        provider = await create_provider(calls_api, admin_headers, carrier.target)
-        body = call_body(provider["id"])
-        body["destinations"] = [{"type": "agent", "target": agent_id}]
-        created = await post_providercall(calls_api, admin_headers, body)
+        _, created = await _call_agent(calls_api, admin_headers, carrier, agent_id)
         groupcall_id = created["groupcall_ids"][0]
         group = await get_json(calls_api, f"/v1.0/groupcalls/{groupcall_id}", admin_headers)
         for call_id in group["call_ids"]:

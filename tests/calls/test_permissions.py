@@ -10,9 +10,16 @@ import pytest
 from api_gateway.accounts import AccountStore
 from api_gateway.app import GatewayApp
 from api_gateway.permissions import Permission
+from shared.sip.testing.sipp import SippProcess
 
-from tests.calls.conftest import call_body, create_provider, new_uuid
-from tests.calls.helpers import post_providercall, wait_call
+from tests.support.calls import (
+    CALL_SCENARIOS,
+    call_body,
+    create_provider,
+    new_uuid,
+    post_providercall,
+    wait_call,
+)
 
 PASSWORD = "a-long-test-password"
 
@@ -47,12 +54,8 @@ async def people(
 async def finished(
     calls_api: aiohttp.ClientSession, admin_headers: dict[str, str], tmp_path_factory: Any
 ) -> dict[str, Any]:
-    from shared.sip.testing.sipp import SippProcess
-
-    from tests.calls.conftest import SCENARIOS
-
     async with SippProcess(
-        tmp_path_factory.mktemp("perm"), scenario=SCENARIOS / "uas_busy.xml"
+        tmp_path_factory.mktemp("perm"), scenario=CALL_SCENARIOS / "uas_busy.xml"
     ) as carrier:
         provider = await create_provider(calls_api, admin_headers, carrier.target)
         created = await post_providercall(

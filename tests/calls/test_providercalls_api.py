@@ -8,8 +8,15 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.calls.conftest import SippFactory, call_body, create_provider, new_uuid
-from tests.calls.helpers import get_json, post_providercall, wait_call
+from tests.support.calls import (
+    SippFactory,
+    call_body,
+    create_provider,
+    get_json,
+    new_uuid,
+    post_providercall,
+    wait_call,
+)
 from tests.support.events import EventCollector
 from tests.support.polling import eventually
 

@@ -16,8 +16,7 @@ from call_manager.settings import Settings as CallManagerSettings
 from call_manager.tables import replicas
 from sqlalchemy import func, insert
 
-from tests.calls.conftest import CALL_MANAGER_ENV, new_uuid
-from tests.calls.helpers import get_json, wait_call
+from tests.support.calls import CALL_MANAGER_ENV, get_json, new_uuid, wait_call
 from tests.support.events import EventCollector
 
 

@@ -20,9 +20,9 @@ from shared.rpc import Router, RpcClient, RpcContext, RpcServer
 from shared.sip.parser import parse_message
 from sqlalchemy import delete, select
 
-from tests.calls.conftest import CALL_MANAGER_ENV, SippFactory, new_uuid
-from tests.calls.replica_process import ReplicaProcess
+from tests.support.calls import CALL_MANAGER_ENV, SippFactory, new_uuid
 from tests.support.polling import eventually
+from tests.support.replica_process import ReplicaProcess
 
 CALLS = 5
 FLOW = "8f2c1a7e-0000-4000-8000-000000000001"  # any non-nil flow keeps an answered call up

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,33 +21,10 @@ from health_checker.settings import Settings as HealthCheckerSettings
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from provider_manager.app import ProviderManagerApp
 
-from tests.calls.conftest import CALL_MANAGER_ENV
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
-
-# The carrier-setup platform (provider-manager pointed at a fake Telnyx, its own gateway),
-# for the setup form's tests.
-from tests.setup.conftest import (  # noqa: F401 - fixtures used by name
-    fake,
-    fake_telnyx,
-    setup_env,
-    setup_gateway,
-    setup_pm,
-)
-
-CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-PROBE_INTERVAL = 1.0
-PROBE_TIMEOUT = 0.8
+from tests.support.calls import CALL_MANAGER_ENV
+from tests.support.console import CHROMIUM, CHROMIUM_ARGS, sign_in
+from tests.support.health import FAST_HEALTH_CHECKS
+from tests.support.providers import ProviderApi
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +47,7 @@ async def health_checker(
         HealthCheckerSettings.model_validate(
             {
                 **platform_env,
-                "HEALTH_CHECKER_OPS_PORT": 0,
-                "HEALTH_CHECK_INTERVAL": PROBE_INTERVAL,
-                "HEALTH_CHECK_TIMEOUT": PROBE_TIMEOUT,
-                "HEALTH_CHECK_POLL_INTERVAL": 0.1,
-                "HEALTH_CHECK_FLUSH_INTERVAL": 0.05,
-                "HEALTH_CHECK_RESYNC_INTERVAL": 600,
+                **FAST_HEALTH_CHECKS,
                 "HEALTH_CHECK_DNS_SERVERS": "127.0.0.1:9",
             }
         )
@@ -135,59 +105,16 @@ async def page(context: BrowserContext) -> AsyncIterator[Page]:
     assert not errors, errors
 
 
-async def sign_in(
-    page: Page, username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD
-) -> None:
-    await page.goto("/console/")
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.get_by_role("navigation", name="Main").wait_for()
-
-
 @pytest.fixture
 async def signed_in(page: Page) -> Page:
     await sign_in(page)
     return page
 
 
-async def screenshot(page: Page, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-class Providers:
-    """Providers created through the API; deleted after the test."""
-
-    def __init__(self, http: aiohttp.ClientSession, headers: dict[str, str]) -> None:
-        self._http = http
-        self._headers = headers
-        self.created: list[str] = []
-
-    async def create(self, hostname: str, name: str | None = None) -> dict[str, Any]:
-        body = {
-            "type": "sip",
-            "hostname": hostname,
-            "name": name or f"console-{uuid.uuid4().hex[:6]}",
-        }
-        async with self._http.post("/v1.0/providers", json=body, headers=self._headers) as resp:
-            assert resp.status == 200, await resp.text()
-            provider: dict[str, Any] = await resp.json()
-        self.created.append(provider["id"])
-        return provider
-
-    async def cleanup(self) -> None:
-        for provider_id in self.created:
-            async with self._http.delete(f"/v1.0/providers/{provider_id}", headers=self._headers):
-                pass
-
-
 @pytest.fixture
 async def providers(
     http: aiohttp.ClientSession, admin_headers: dict[str, str], console_url: str
-) -> AsyncIterator[Providers]:
-    made = Providers(http, admin_headers)
+) -> AsyncIterator[ProviderApi]:
+    made = ProviderApi(http, admin_headers)
     yield made
     await made.cleanup()

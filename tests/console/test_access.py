@@ -11,7 +11,8 @@ from api_gateway.permissions import Permission
 from playwright.async_api import Page, expect
 from sqlalchemy import text
 
-from tests.console.conftest import Providers, screenshot, sign_in
+from tests.support.console import screenshot, sign_in
+from tests.support.providers import ProviderApi
 
 
 async def test_logged_out_access_is_refused(console_url: str, page: Page) -> None:
@@ -100,7 +101,7 @@ async def test_only_project_super_admins_get_a_session(gateway: GatewayApp, page
 
 
 async def test_cross_origin_cookie_writes_are_refused(
-    console_url: str, providers: Providers, admin_token: str
+    console_url: str, providers: ProviderApi, admin_token: str
 ) -> None:
     provider = await providers.create("127.0.0.1:5999")
     cookies = {"token": admin_token}

@@ -10,7 +10,8 @@ from pathlib import Path
 from playwright.async_api import Locator, Page, expect
 
 from scripts import carriers
-from tests.console.conftest import Providers, screenshot
+from tests.support.console import screenshot
+from tests.support.providers import ProviderApi
 
 
 def board_row(page: Page, provider_id: str) -> Locator:
@@ -18,7 +19,7 @@ def board_row(page: Page, provider_id: str) -> Locator:
 
 
 async def test_board_shows_a_provider_turn_healthy_then_unhealthy_live(
-    signed_in: Page, providers: Providers, tmp_path: Path
+    signed_in: Page, providers: ProviderApi, tmp_path: Path
 ) -> None:
     page = signed_in
     sipp = carriers.answering(tmp_path, max_runtime=120)
@@ -51,7 +52,7 @@ async def test_board_shows_a_provider_turn_healthy_then_unhealthy_live(
     await page.get_by_role("radio", name=re.compile(r"^All")).check()
 
 
-async def test_board_fits_a_phone_width(signed_in: Page, providers: Providers) -> None:
+async def test_board_fits_a_phone_width(signed_in: Page, providers: ProviderApi) -> None:
     page = signed_in
     await providers.create("127.0.0.1:5998", name=f"phone-{uuid.uuid4().hex[:6]}")
     await page.set_viewport_size({"width": 390, "height": 844})
@@ -62,7 +63,7 @@ async def test_board_fits_a_phone_width(signed_in: Page, providers: Providers) -
 
 
 async def test_provider_page_edit_shows_the_api_message_beside_the_field(
-    signed_in: Page, providers: Providers
+    signed_in: Page, providers: ProviderApi
 ) -> None:
     page = signed_in
     provider = await providers.create("127.0.0.1:5997", name=f"edit-{uuid.uuid4().hex[:6]}")
@@ -91,7 +92,7 @@ async def test_provider_page_edit_shows_the_api_message_beside_the_field(
 
 
 async def test_board_keyboard_moves_between_rows_and_opens_a_provider(
-    signed_in: Page, providers: Providers
+    signed_in: Page, providers: ProviderApi
 ) -> None:
     page = signed_in
     tag = uuid.uuid4().hex[:6]
@@ -110,7 +111,7 @@ async def test_board_keyboard_moves_between_rows_and_opens_a_provider(
     assert page.url.endswith(f"#/providers/{made[1]['id']}")
 
 
-async def test_pages_fit_a_phone_width(signed_in: Page, providers: Providers) -> None:
+async def test_pages_fit_a_phone_width(signed_in: Page, providers: ProviderApi) -> None:
     page = signed_in
     provider = await providers.create("127.0.0.1:5979", name=f"narrow-{uuid.uuid4().hex[:6]}")
     await page.set_viewport_size({"width": 390, "height": 844})

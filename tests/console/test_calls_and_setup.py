@@ -8,11 +8,12 @@ from pathlib import Path
 from playwright.async_api import Page, expect
 
 from scripts import carriers
-from tests.console.conftest import Providers, screenshot
+from tests.support.console import screenshot
+from tests.support.providers import ProviderApi
 
 
 async def test_test_call_progress_appears_live(
-    signed_in: Page, providers: Providers, tmp_path: Path
+    signed_in: Page, providers: ProviderApi, tmp_path: Path
 ) -> None:
     page = signed_in
     async with (
@@ -61,7 +62,7 @@ async def test_test_call_progress_appears_live(
 
 
 async def test_test_call_validation_is_shown_beside_the_field(
-    signed_in: Page, providers: Providers
+    signed_in: Page, providers: ProviderApi
 ) -> None:
     page = signed_in
     provider = await providers.create("127.0.0.1:5995", name=f"form-{uuid.uuid4().hex[:6]}")

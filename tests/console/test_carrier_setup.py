@@ -10,8 +10,8 @@ import pytest
 from api_gateway.app import GatewayApp
 from playwright.async_api import Browser, Page, expect
 
-from tests.console.conftest import screenshot, sign_in
-from tests.fakes.telnyx_fake import VALID_KEY, FakeTelnyx
+from tests.support.console import screenshot, sign_in
+from tests.support.telnyx_fake import VALID_KEY, FakeTelnyx
 
 
 @pytest.fixture

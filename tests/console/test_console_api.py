@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 
 from scripts import carriers
-from tests.calls.helpers import post_providercall, wait_call
-from tests.console.conftest import Providers
+from tests.support.calls import post_providercall, wait_call
 from tests.support.polling import eventually
+from tests.support.providers import ProviderApi
 
 
 def call(provider_id: str, seconds: float | None = None) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def call(provider_id: str, seconds: float | None = None) -> dict[str, Any]:
 async def test_call_metrics_count_answers_failures_and_post_dial_delay(
     http: aiohttp.ClientSession,
     admin_headers: dict[str, str],
-    providers: Providers,
+    providers: ProviderApi,
     tmp_path: Path,
 ) -> None:
     async with carriers.busy(tmp_path, max_runtime=60) as busy:
@@ -67,7 +67,7 @@ async def test_call_metrics_count_answers_failures_and_post_dial_delay(
 async def test_board_has_probe_state_of_every_provider(
     http: aiohttp.ClientSession,
     admin_headers: dict[str, str],
-    providers: Providers,
+    providers: ProviderApi,
     tmp_path: Path,
 ) -> None:
     async with carriers.answering(tmp_path, max_runtime=60) as answering:
@@ -92,7 +92,7 @@ async def test_board_has_probe_state_of_every_provider(
 
 
 async def test_event_stream_relays_domain_events(
-    console_url: str, admin_token: str, providers: Providers
+    console_url: str, admin_token: str, providers: ProviderApi
 ) -> None:
     seen: list[dict[str, Any]] = []
     async with (

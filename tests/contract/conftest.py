@@ -25,40 +25,35 @@ from health_checker.app import HealthCheckerApp
 from health_checker.settings import Settings as HealthCheckerSettings
 from provider_manager.app import ProviderManagerApp
 from provider_manager.settings import Settings as ProviderManagerSettings
-from shared.rpc import Router, RpcServer
+from shared.rpc import RpcServer
 from shared.runtime import ServiceApp
 from shared.sip.testing.udp_peers import SipResponder
 
-from tests.calls.conftest import CALL_MANAGER_ENV, Directory
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET
-from tests.fakes.telnyx_fake import FakeTelnyx
-from tests.setup.conftest import FAST_SETUP
+from tests.support.calls import CALL_MANAGER_ENV, Directory
+from tests.support.carrier_setup import FAST_SETUP
 from tests.support.databases import private_database
-from tests.support.gateway_env import UNTHROTTLED_LOGIN
+from tests.support.gateway_env import gateway_env, login
+from tests.support.telnyx_fake import FakeTelnyx
 
 
 @pytest.fixture(scope="session")
 async def contract_env(platform_env: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     async with FakeTelnyx() as fake, private_database(platform_env, "contract") as database:
-        yield {
-            **platform_env,
-            "DATABASE_URL": database,
-            "QUEUE_PREFIX": f"{platform_env['QUEUE_PREFIX']}-contract-{uuid.uuid4().hex[:6]}",
-            "TELNYX_API_BASE_URL": fake.base_url,
-            **FAST_SETUP,
-            **CALL_MANAGER_ENV,
-            "PROVIDER_MANAGER_OPS_PORT": 0,
-            "HEALTH_CHECKER_OPS_PORT": 0,
-            "HEALTH_CHECK_SIP_HOST": "127.0.0.1",
-            "HEALTH_CHECK_DNS_SERVERS": "127.0.0.1:9",
-            "GATEWAY_PORT": 0,
-            "GATEWAY_OPS_PORT": 0,
-            "ADMIN_USERNAME": ADMIN_USERNAME,
-            "ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "JWT_SECRET": JWT_SECRET,
-            # schemathesis fails logins on purpose: it must not lock out the run's logins.
-            **UNTHROTTLED_LOGIN,
-        }
+        # gateway_env's unthrottled login: schemathesis fails logins on purpose.
+        yield gateway_env(
+            {
+                **platform_env,
+                "DATABASE_URL": database,
+                "QUEUE_PREFIX": f"{platform_env['QUEUE_PREFIX']}-contract-{uuid.uuid4().hex[:6]}",
+                "TELNYX_API_BASE_URL": fake.base_url,
+                **FAST_SETUP,
+                **CALL_MANAGER_ENV,
+                "PROVIDER_MANAGER_OPS_PORT": 0,
+                "HEALTH_CHECKER_OPS_PORT": 0,
+                "HEALTH_CHECK_SIP_HOST": "127.0.0.1",
+                "HEALTH_CHECK_DNS_SERVERS": "127.0.0.1:9",
+            }
+        )
 
 
 @pytest.fixture(scope="session")
@@ -67,21 +62,13 @@ async def contract_gateway(
 ) -> AsyncIterator[GatewayApp]:
     """The gateway, once every service it fronts (and the fakes they ask) is running."""
     settings = CallManagerSettings.model_validate(contract_env)
-    directory = Directory()
-    agents, registrar = Router(), Router()
-    agents.get("/v1/agents/{id}", directory.agent)
-    registrar.get("/v1/extensions/{id}", directory.extension)
-    registrar.get("/v1/contacts", directory.contact_list)
     apps: list[ServiceApp] = [
         ProviderManagerApp(ProviderManagerSettings.model_validate(contract_env)),
         CallManagerApp(settings),
         HealthCheckerApp(HealthCheckerSettings.model_validate(contract_env)),
         GatewayApp(GatewaySettings.model_validate(contract_env)),
     ]
-    servers = [
-        RpcServer(broker, settings.peer_queue("agent-manager"), agents),
-        RpcServer(broker, settings.peer_queue("registrar-manager"), registrar),
-    ]
+    servers = Directory().servers(broker, settings)
     # A carrier that is always busy: every generated call ends at once, on loopback.
     carrier = await SipResponder.start(status=486, reason="Busy Here")
     started: list[RpcServer | ServiceApp] = []
@@ -102,10 +89,7 @@ async def contract_gateway(
 
 async def _default_route(gateway: GatewayApp, hostname: str) -> None:
     async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{gateway.port}") as http:
-        async with http.post(
-            "/auth/login", json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
-        ) as resp:
-            headers = {"Authorization": f"Bearer {(await resp.json())['token']}"}
+        headers = await login(http)
         body = {"type": "sip", "hostname": hostname, "name": "contract carrier"}
         async with http.post("/v1.0/providers", json=body, headers=headers) as resp:
             assert resp.status == 200, await resp.text()

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from api_gateway.app import GatewayApp
 
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.support.gateway_env import ADMIN_PASSWORD, ADMIN_USERNAME
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 PROVIDERS = 250

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 from api_gateway.app import GatewayApp
 
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.support.gateway_env import ADMIN_PASSWORD, ADMIN_USERNAME
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 CONFIG = Path(__file__).parent / "schemathesis.toml"

@@ -9,36 +9,35 @@ from shared.sip.digest import Credentials
 from shared.sip.register import NO_CREDENTIALS, Binding, register
 from shared.sip.resolver import SipResolver
 from shared.sip.testing.kamailio import KamailioProcess
-from shared.sip.transport import UdpTransport
+
+from tests.support.sip_transports import OpenTransport
 
 USER, PASSWORD = "reg-trunk", "reg-pw-456"
 
 
-async def test_register_refresh_and_unregister(tmp_path: Path) -> None:
-    transport = await UdpTransport.create("127.0.0.1", 0)
+async def test_register_refresh_and_unregister(
+    tmp_path: Path, open_transport: OpenTransport
+) -> None:
+    transport = await open_transport()
     resolver = SipResolver()
-    try:
-        async with KamailioProcess(
-            tmp_path / "edge", user=USER, password=PASSWORD, max_expires=30
-        ) as edge:
-            binding = Binding(edge.target, USER)
-            creds = Credentials(USER, PASSWORD)
-            first = await register(transport, resolver, binding, 3600, creds)
-            assert first.ok and first.expires == 30, first  # the registrar's cap wins
-            assert transport.sent_by in await edge.bindings(USER)
-            call_id, cseq = binding.call_id, binding.cseq
-            again = await register(transport, resolver, binding, 3600, creds)
-            assert again.ok and binding.call_id == call_id and binding.cseq > cseq
-            gone = await register(transport, resolver, binding, 0, creds)
-            assert gone.ok and gone.expires == 0
-            assert await edge.bindings(USER) == ""
+    async with KamailioProcess(
+        tmp_path / "edge", user=USER, password=PASSWORD, max_expires=30
+    ) as edge:
+        binding = Binding(edge.target, USER)
+        creds = Credentials(USER, PASSWORD)
+        first = await register(transport, resolver, binding, 3600, creds)
+        assert first.ok and first.expires == 30, first  # the registrar's cap wins
+        assert transport.sent_by in await edge.bindings(USER)
+        call_id, cseq = binding.call_id, binding.cseq
+        again = await register(transport, resolver, binding, 3600, creds)
+        assert again.ok and binding.call_id == call_id and binding.cseq > cseq
+        gone = await register(transport, resolver, binding, 0, creds)
+        assert gone.ok and gone.expires == 0
+        assert await edge.bindings(USER) == ""
 
-            refused = await register(transport, resolver, Binding(edge.target, USER), 60, None)
-            assert (refused.status_code, refused.error) == (401, NO_CREDENTIALS)
-            wrong = await register(
-                transport, resolver, Binding(edge.target, USER), 60, Credentials(USER, "nope")
-            )
-            assert wrong.status_code == 401 and "rejected" in (wrong.error or "")
-    finally:
-        transport.close()
-        await transport.wait_closed()
+        refused = await register(transport, resolver, Binding(edge.target, USER), 60, None)
+        assert (refused.status_code, refused.error) == (401, NO_CREDENTIALS)
+        wrong = await register(
+            transport, resolver, Binding(edge.target, USER), 60, Credentials(USER, "nope")
+        )
+        assert wrong.status_code == 401 and "rejected" in (wrong.error or "")

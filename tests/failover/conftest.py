@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,36 +24,24 @@ from api_gateway.permissions import Permission
 from api_gateway.settings import Settings as GatewaySettings
 from call_manager.app import CallManagerApp
 from call_manager.settings import Settings as CallManagerSettings
-from provider_manager.app import ProviderManagerApp
-from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.rpc import RpcClient
 from shared.sip.testing.sipp import SippProcess
 
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
-from tests.failover.helpers import CALLER_ID, PASSWORD, Caller, login
-from tests.routes.helpers import RouteDriver
+from tests.support.calls import CALL_MANAGER_ENV as CALLS_ENV
+from tests.support.calls import CALLER_ID
 from tests.support.databases import private_database
-from tests.support.events import EventCollector
-from tests.support.gateway_env import UNTHROTTLED_LOGIN
+from tests.support.events import EventCollector, collecting
+from tests.support.gateway_env import gateway_env, login
+from tests.support.routed_calls import PASSWORD, AccountFactory, Caller, CarrierFactory
+from tests.support.routes import RouteDriver, private_routing
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-RING_TIMEOUT = 8.0
 
 CALL_MANAGER_ENV: dict[str, Any] = {
-    "CALL_MANAGER_OPS_PORT": 0,
-    "CALL_MANAGER_SIP_HOST": "127.0.0.1",
-    "CALL_MANAGER_SIP_PORT": 0,
-    "CALL_RING_TIMEOUT": RING_TIMEOUT,
-    "CALL_MAX_DURATION": 30,
+    **CALLS_ENV,
+    "CALL_RING_TIMEOUT": 8.0,
     # Timer B = 64 * T1 = 3.2 s: a silent carrier fails over within the ring timeout.
     "CALL_MANAGER_SIP_T1": 0.05,
-    "CALL_MANAGER_HEARTBEAT_INTERVAL": 0.5,
-    "CALL_MANAGER_REPLICA_DEAD_AFTER": 2.0,
-    "CALL_MANAGER_REAPER_INTERVAL": 0.5,
-    "CALL_MANAGER_DNS_SERVERS": "127.0.0.1:9",  # nothing answers: unresolvable names fail fast
-    # The sipp PBXs customers dial directly live on loopback, which the dial policy refuses
-    # unless the operator allows it (tests/abuse checks the refusals).
-    "CALL_MANAGER_DIAL_ALLOW": "127.0.0.1/32",
 }
 
 
@@ -79,20 +67,10 @@ async def routed_call_manager(failover_env: dict[str, Any]) -> AsyncIterator[Cal
 
 @pytest.fixture(scope="package")
 async def routed_gateway(failover_env: dict[str, Any]) -> AsyncIterator[GatewayApp]:
-    app = GatewayApp(
-        GatewaySettings.model_validate(
-            {
-                **failover_env,
-                **UNTHROTTLED_LOGIN,
-                "GATEWAY_PORT": 0,
-                "GATEWAY_OPS_PORT": 0,
-                # The shared database's admin (created by whichever gateway starts first).
-                "ADMIN_USERNAME": ADMIN_USERNAME,
-                "ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "JWT_SECRET": f"failover-jwt-secret-{uuid.uuid4().hex}",
-            }
-        )
-    )
+    # The shared database's admin (created by whichever gateway starts first), a JWT secret
+    # of our own.
+    env = gateway_env(failover_env, JWT_SECRET=f"failover-jwt-secret-{uuid.uuid4().hex}")
+    app = GatewayApp(GatewaySettings.model_validate(env))
     await app.start()
     yield app
     await app.stop()
@@ -113,24 +91,8 @@ async def routing(
     failover_env: dict[str, Any], routing_database: str, rpc: RpcClient
 ) -> AsyncIterator[RouteDriver]:
     """This test's provider-manager: own database, a default route customer of its own."""
-    app = ProviderManagerApp(
-        ProviderManagerSettings.model_validate(
-            {
-                **failover_env,
-                "DATABASE_URL": routing_database,
-                "PROVIDER_MANAGER_OPS_PORT": 0,
-                "PROVIDER_MANAGER_DEFAULT_ROUTE_CUSTOMER_ID": str(uuid.uuid4()),
-            }
-        )
-    )
-    await app.start()
-    try:
-        yield RouteDriver(rpc, app.settings.request_queue("provider-manager"), app)
-    finally:
-        await app.stop()
-
-
-AccountFactory = Callable[..., Any]
+    async with private_routing(failover_env, routing_database, rpc) as driver:
+        yield driver
 
 
 @pytest.fixture
@@ -152,8 +114,8 @@ def accounts(
         if customer_id is None:
             body = {"customer_id": customer, "pattern": CALLER_ID}
             await rpc.request(queue, "POST", "/v1/caller_ids", body)
-        operator = await login(api, ADMIN_USERNAME, ADMIN_PASSWORD)
-        return Caller(customer, await login(api, name), operator)
+        operator = await login(api)
+        return Caller(customer, await login(api, name, PASSWORD), operator)
 
     return make
 
@@ -163,9 +125,6 @@ async def caller(accounts: AccountFactory) -> Caller:
     """A CustomerAdmin of a customer no other test uses."""
     made: Caller = await accounts(Permission.CUSTOMER_ADMIN)
     return made
-
-
-CarrierFactory = Callable[..., SippProcess]
 
 
 @pytest.fixture
@@ -191,7 +150,7 @@ async def call_events(
     broker: AbstractRobustConnection, failover_env: dict[str, Any]
 ) -> AsyncIterator[EventCollector]:
     """Events our call-manager publishes."""
-    collector = EventCollector()
-    await collector.start(broker, f"{failover_env['QUEUE_PREFIX']}.call-manager.event")
-    yield collector
-    await collector.stop()
+    async with collecting(
+        broker, f"{failover_env['QUEUE_PREFIX']}.call-manager.event"
+    ) as collector:
+        yield collector

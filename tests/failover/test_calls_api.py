@@ -17,13 +17,14 @@ from shared.contracts.calls import CallCreateResult
 from shared.errors import not_found
 from shared.rpc import Router, RpcContext, RpcServer
 
-from tests.calls.helpers import get_json, wait_call
-from tests.failover.conftest import AccountFactory, CarrierFactory
-from tests.failover.helpers import (
+from tests.support.calls import get_json, wait_call
+from tests.support.routed_calls import (
     LONDON,
     NIL_UUID,
     NYC,
+    AccountFactory,
     Caller,
+    CarrierFactory,
     calls_body,
     invited,
     invites,
@@ -31,7 +32,7 @@ from tests.failover.helpers import (
     post_calls,
     sip_provider,
 )
-from tests.routes.helpers import RouteDriver
+from tests.support.routes import RouteDriver
 
 ANSWER = "uas_answer.xml"
 

@@ -6,10 +6,9 @@ import aiohttp
 from call_manager.app import CallManagerApp
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.calls.helpers import wait_call
-from tests.failover.conftest import CarrierFactory
-from tests.failover.helpers import LA, NYC, Caller, place, sip_provider
-from tests.routes.helpers import RouteDriver
+from tests.support.calls import wait_call
+from tests.support.routed_calls import LA, NYC, Caller, CarrierFactory, place, sip_provider
+from tests.support.routes import RouteDriver
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -8,19 +8,20 @@ from typing import Any
 import aiohttp
 from api_gateway.permissions import Permission
 
-from tests.calls.helpers import get_json, wait_call
-from tests.failover.conftest import AccountFactory, CarrierFactory
-from tests.failover.helpers import (
+from tests.support.calls import get_json, wait_call
+from tests.support.routed_calls import (
     LA,
     LONDON,
     NYC,
+    AccountFactory,
     Caller,
+    CarrierFactory,
     invited,
     invites,
     place,
     sip_provider,
 )
-from tests.routes.helpers import RouteDriver
+from tests.support.routes import RouteDriver
 
 ANSWER = "uas_answer.xml"
 

@@ -22,15 +22,15 @@ from shared.rpc import RpcClient
 from shared.sip.testing.udp_peers import SilentPeer, SipResponder
 from shared.timefmt import render, utcnow
 
-from tests.health.conftest import Providers
 from tests.support.polling import eventually
+from tests.support.providers import ProviderApi
 
 StartPeer = Callable[..., Awaitable[SipResponder | SilentPeer]]
 
 
 async def test_history_newest_first_over_rpc_and_at_the_gateway(
     health_checker: HealthCheckerApp,
-    providers: Providers,
+    providers: ProviderApi,
     peers: StartPeer,
     rpc: RpcClient,
     queues: dict[str, str],
@@ -129,7 +129,7 @@ async def test_the_gateway_endpoint_checks_permission_and_existence(
 
 
 async def test_health_fields_are_read_only_through_the_api(
-    providers: Providers, http: aiohttp.ClientSession, admin_headers: dict[str, str]
+    providers: ProviderApi, http: aiohttp.ClientSession, admin_headers: dict[str, str]
 ) -> None:
     created = await providers.create(
         "readonly.example.com",

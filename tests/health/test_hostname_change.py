@@ -8,15 +8,15 @@ from typing import Any
 from health_checker.app import HealthCheckerApp
 from shared.sip.testing.udp_peers import SilentPeer, SipResponder
 
-from tests.health.conftest import Providers
-from tests.health.sip_traffic import probes
 from tests.support.polling import eventually
+from tests.support.providers import ProviderApi
+from tests.support.sip_traffic import probes
 
 StartPeer = Callable[..., Awaitable[SipResponder | SilentPeer]]
 
 
 async def test_a_new_hostname_is_unknown_at_once_then_probed_within_two_seconds(
-    health_checker: HealthCheckerApp, providers: Providers, peers: StartPeer
+    health_checker: HealthCheckerApp, providers: ProviderApi, peers: StartPeer
 ) -> None:
     old_host = await peers(silent=True)
     new_host = await peers()
@@ -38,7 +38,7 @@ async def test_a_new_hostname_is_unknown_at_once_then_probed_within_two_seconds(
 
 async def test_a_slow_probe_of_the_old_hostname_does_not_overwrite_the_new_result(
     start_health_checker: Callable[..., Awaitable[HealthCheckerApp]],
-    providers: Providers,
+    providers: ProviderApi,
     peers: StartPeer,
 ) -> None:
     # A long timeout and interval: the old host's probe is still waiting when the change

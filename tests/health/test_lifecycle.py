@@ -1,4 +1,4 @@
-"""Providers come and go: deletion stops probes, a restarted health-checker catches up with
+"""ProviderApi come and go: deletion stops probes, a restarted health-checker catches up with
 what changed while it was down, and replicas share the work without probing twice."""
 
 from __future__ import annotations
@@ -11,25 +11,16 @@ from aio_pika.abc import AbstractRobustConnection
 from health_checker.app import HealthCheckerApp
 from shared.sip.testing.udp_peers import SilentPeer, SipResponder
 
-from tests.health.conftest import Providers, StartHealthChecker, target_row
-from tests.health.sip_traffic import gaps, probes
+from tests.support.health import StartHealthChecker, target_row
 from tests.support.polling import eventually
+from tests.support.providers import ProviderApi
+from tests.support.sip_traffic import gaps, more_probes, probes
 
 StartPeer = Callable[..., Awaitable[SipResponder | SilentPeer]]
 
 
-async def more_probes(peer: SipResponder | SilentPeer, count: int, timeout: float = 8.0) -> None:
-    """Wait until `peer` has received `count` more distinct probes than it has now."""
-    target = len(probes(peer)) + count
-
-    async def reached() -> bool:
-        return len(probes(peer)) >= target
-
-    await eventually(reached, timeout, message=f"{count} more probes at {peer.target}")
-
-
 async def test_a_deleted_provider_is_no_longer_probed(
-    health_checker: HealthCheckerApp, providers: Providers, peers: StartPeer
+    health_checker: HealthCheckerApp, providers: ProviderApi, peers: StartPeer
 ) -> None:
     doomed, control = await peers(), await peers()
     victim = await providers.create(doomed.target)
@@ -53,7 +44,7 @@ async def test_a_deleted_provider_is_no_longer_probed(
 @pytest.mark.parametrize("events_lost", [False, True], ids=["events-queued", "events-lost"])
 async def test_a_restarted_health_checker_catches_up(
     start_health_checker: StartHealthChecker,
-    providers: Providers,
+    providers: ProviderApi,
     peers: StartPeer,
     broker: AbstractRobustConnection,
     platform_env: dict[str, Any],
@@ -94,7 +85,7 @@ async def test_a_restarted_health_checker_catches_up(
 
 
 async def test_two_replicas_probe_each_provider_once_per_round(
-    start_health_checker: StartHealthChecker, providers: Providers, peers: StartPeer
+    start_health_checker: StartHealthChecker, providers: ProviderApi, peers: StartPeer
 ) -> None:
     replicas = [await start_health_checker(), await start_health_checker()]
     interval = replicas[0].config.interval

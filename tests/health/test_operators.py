@@ -10,10 +10,10 @@ import aiohttp
 from health_checker.app import HealthCheckerApp
 from shared.sip.testing.udp_peers import SilentPeer, SipResponder
 
-from tests.health.conftest import Providers
-from tests.health.test_lifecycle import more_probes
 from tests.support.events import EventCollector
 from tests.support.polling import eventually
+from tests.support.providers import ProviderApi
+from tests.support.sip_traffic import more_probes
 
 StartPeer = Callable[..., Awaitable[SipResponder | SilentPeer]]
 
@@ -35,7 +35,7 @@ def sample(metrics: str, name: str, **labels: str) -> float | None:
 
 
 async def test_metrics_cover_probes_rounds_statuses_and_failing_providers(
-    health_checker: HealthCheckerApp, providers: Providers, peers: StartPeer
+    health_checker: HealthCheckerApp, providers: ProviderApi, peers: StartPeer
 ) -> None:
     answering, silent = await peers(), await peers(silent=True)
     fine = await providers.create(answering.target)
@@ -72,7 +72,7 @@ async def test_metrics_cover_probes_rounds_statuses_and_failing_providers(
 
 async def test_provider_health_changed_only_when_the_status_changes(
     health_checker: HealthCheckerApp,
-    providers: Providers,
+    providers: ProviderApi,
     peers: StartPeer,
     events: EventCollector,
 ) -> None:

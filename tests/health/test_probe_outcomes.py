@@ -11,16 +11,17 @@ from health_checker.app import HealthCheckerApp
 from shared.sip.testing.sipp import SippProcess
 from shared.sip.testing.udp_peers import SilentPeer, SipResponder
 
-from tests.health.conftest import TIMEOUT, Providers, StartHealthChecker
-from tests.health.sip_traffic import copies_of_first, gaps, probes
+from tests.support.health import TIMEOUT, StartHealthChecker
 from tests.support.polling import eventually
+from tests.support.providers import ProviderApi
+from tests.support.sip_traffic import copies_of_first, gaps, probes
 
 StartPeer = Callable[..., Awaitable[SipResponder | SilentPeer]]
 StartSipp = Callable[[str], Awaitable[SippProcess]]
 
 
 async def test_sipp_answering_200_makes_the_provider_healthy(
-    health_checker: HealthCheckerApp, providers: Providers, sipp: StartSipp
+    health_checker: HealthCheckerApp, providers: ProviderApi, sipp: StartSipp
 ) -> None:
     carrier = await sipp("uas_options_200.xml")
     created = await providers.create(carrier.target)
@@ -52,7 +53,7 @@ async def test_sipp_answering_200_makes_the_provider_healthy(
 )
 async def test_any_sip_response_is_healthy(
     health_checker: HealthCheckerApp,
-    providers: Providers,
+    providers: ProviderApi,
     sipp: StartSipp,
     scenario: str,
     code: int,
@@ -66,7 +67,7 @@ async def test_any_sip_response_is_healthy(
 
 
 async def test_a_silent_port_is_unhealthy_after_the_timeout_and_was_retransmitted_to(
-    health_checker: HealthCheckerApp, providers: Providers, peers: StartPeer
+    health_checker: HealthCheckerApp, providers: ProviderApi, peers: StartPeer
 ) -> None:
     silent = await peers(silent=True)
     created = await providers.create(silent.target)
@@ -90,7 +91,7 @@ async def test_a_silent_port_is_unhealthy_after_the_timeout_and_was_retransmitte
 
 
 async def test_an_unresolvable_name_is_unhealthy_well_before_the_timeout(
-    start_health_checker: StartHealthChecker, providers: Providers
+    start_health_checker: StartHealthChecker, providers: ProviderApi
 ) -> None:
     await start_health_checker(HEALTH_CHECK_TIMEOUT=5.0)
     started = time.monotonic()
@@ -105,7 +106,7 @@ async def test_an_unresolvable_name_is_unhealthy_well_before_the_timeout(
 
 
 async def test_a_provider_is_probed_once_per_interval(
-    health_checker: HealthCheckerApp, providers: Providers, peers: StartPeer
+    health_checker: HealthCheckerApp, providers: ProviderApi, peers: StartPeer
 ) -> None:
     responder = await peers()
     assert isinstance(responder, SipResponder)

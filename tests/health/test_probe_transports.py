@@ -12,7 +12,8 @@ from shared.sip.testing.dns_server import LoopbackDnsServer
 from shared.sip.testing.sipp import SippProcess
 from shared.sip.testing.tls import PkiFiles, TlsFront, make_test_pki
 
-from tests.health.conftest import Providers, StartHealthChecker
+from tests.support.health import StartHealthChecker
+from tests.support.providers import ProviderApi
 
 StartSipp = Callable[..., Awaitable[SippProcess]]
 
@@ -23,7 +24,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PkiFiles:
 
 
 async def test_a_tcp_provider_is_probed_over_tcp(
-    start_health_checker: StartHealthChecker, providers: Providers, sipp: StartSipp
+    start_health_checker: StartHealthChecker, providers: ProviderApi, sipp: StartSipp
 ) -> None:
     await start_health_checker()
     carrier = await sipp("uas_options_200.xml", transport="t1")  # TCP only
@@ -37,7 +38,7 @@ async def test_a_tcp_provider_is_probed_over_tcp(
 
 async def test_a_tls_provider_is_probed_over_verified_tls(
     start_health_checker: StartHealthChecker,
-    providers: Providers,
+    providers: ProviderApi,
     sipp: StartSipp,
     dns_server: LoopbackDnsServer,
     pki: PkiFiles,
@@ -55,7 +56,7 @@ async def test_a_tls_provider_is_probed_over_verified_tls(
 
 async def test_an_untrusted_tls_certificate_is_unhealthy_with_the_reason(
     start_health_checker: StartHealthChecker,
-    providers: Providers,
+    providers: ProviderApi,
     sipp: StartSipp,
     dns_server: LoopbackDnsServer,
     pki: PkiFiles,

@@ -12,16 +12,16 @@ from health_checker.app import HealthCheckerApp
 from shared.sip.testing.kamailio import KamailioProcess
 from sqlalchemy import text
 
-from tests.health.conftest import Providers
 from tests.support.events import EventCollector
 from tests.support.polling import eventually
+from tests.support.providers import ProviderApi
 
 USER, PASSWORD = "reg-user", "reg-pw-789"
 GRANTED = 4  # kamailio's max_expires: refreshes every 2 s
 
 
 async def _status(
-    providers: Providers, provider_id: str, status: str, timeout: float = 10.0
+    providers: ProviderApi, provider_id: str, status: str, timeout: float = 10.0
 ) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         provider = await providers.get(provider_id)
@@ -43,7 +43,7 @@ async def _cseq(app: HealthCheckerApp, provider_id: str) -> int:
 
 async def test_registration_lifecycle_against_kamailio(
     start_health_checker: Callable[..., Awaitable[HealthCheckerApp]],
-    providers: Providers,
+    providers: ProviderApi,
     events: EventCollector,
     tmp_path: Path,
 ) -> None:
@@ -97,7 +97,7 @@ async def test_registration_lifecycle_against_kamailio(
 
 async def test_a_wrong_password_fails_with_the_reason(
     start_health_checker: Callable[..., Awaitable[HealthCheckerApp]],
-    providers: Providers,
+    providers: ProviderApi,
     tmp_path: Path,
 ) -> None:
     await start_health_checker(HEALTH_CHECK_REGISTER_RETRY=30)
@@ -124,7 +124,7 @@ async def _owners(app: HealthCheckerApp, provider_id: str) -> tuple[str | None, 
 
 async def test_one_replica_keeps_a_registration_and_another_takes_over(
     start_health_checker: Callable[..., Awaitable[HealthCheckerApp]],
-    providers: Providers,
+    providers: ProviderApi,
     tmp_path: Path,
 ) -> None:
     settings = {"HEALTH_CHECK_REGISTER_RETRY": 1, "HEALTH_CHECK_REGISTER_LEASE": 2}

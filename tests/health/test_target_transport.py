@@ -11,12 +11,13 @@ from health_checker.app import HealthCheckerApp
 from health_checker.records import ProviderRecord
 from health_checker.repositories.targets import TargetRepository
 
-from tests.health.conftest import Providers, target_row
+from tests.support.health import target_row
 from tests.support.polling import eventually
+from tests.support.providers import ProviderApi
 
 
 async def test_transport_is_carried_to_the_target(
-    health_checker: HealthCheckerApp, providers: Providers
+    health_checker: HealthCheckerApp, providers: ProviderApi
 ) -> None:
     created = await providers.create("192.0.2.10:5070", transport="tcp")
 

@@ -13,9 +13,9 @@ from shared.rpc import RpcClient
 from shared.timefmt import render, utcnow
 from sqlalchemy import text
 
-from tests.health.conftest import Providers
 from tests.support.events import EventCollector
 from tests.support.polling import eventually
+from tests.support.providers import ProviderApi
 
 URI = "/v1/providers/health"
 
@@ -41,7 +41,7 @@ async def test_a_result_sets_status_and_checked_at(
     provider_manager: ProviderManagerApp,
     rpc: RpcClient,
     queues: dict[str, str],
-    providers: Providers,
+    providers: ProviderApi,
 ) -> None:
     provider = await providers.create("carrier-a.example.com")
     checked_at = render(utcnow())
@@ -58,7 +58,7 @@ async def test_a_result_for_the_old_hostname_never_overwrites_the_reset(
     provider_manager: ProviderManagerApp,
     rpc: RpcClient,
     queues: dict[str, str],
-    providers: Providers,
+    providers: ProviderApi,
 ) -> None:
     provider = await providers.create("old-host.example.com")
     await write(rpc, queues, result(provider, "healthy"))
@@ -82,7 +82,7 @@ async def test_an_older_result_does_not_replace_a_newer_one(
     provider_manager: ProviderManagerApp,
     rpc: RpcClient,
     queues: dict[str, str],
-    providers: Providers,
+    providers: ProviderApi,
 ) -> None:
     provider = await providers.create("ordering.example.com")
     now = utcnow()
@@ -96,7 +96,7 @@ async def test_deleted_and_unknown_providers_are_ignored(
     provider_manager: ProviderManagerApp,
     rpc: RpcClient,
     queues: dict[str, str],
-    providers: Providers,
+    providers: ProviderApi,
 ) -> None:
     gone = await providers.create("gone.example.com")
     await providers.delete(gone["id"])
@@ -110,7 +110,7 @@ async def test_one_batch_applies_many_and_keeps_the_newest_per_provider(
     provider_manager: ProviderManagerApp,
     rpc: RpcClient,
     queues: dict[str, str],
-    providers: Providers,
+    providers: ProviderApi,
 ) -> None:
     batch = [await providers.create(f"batch-{i}.example.com") for i in range(5)]
     now = utcnow()
@@ -129,7 +129,7 @@ async def test_provider_health_changed_is_published_only_on_a_change(
     provider_manager: ProviderManagerApp,
     rpc: RpcClient,
     queues: dict[str, str],
-    providers: Providers,
+    providers: ProviderApi,
     events: EventCollector,
 ) -> None:
     provider = await providers.create("events.example.com")

@@ -25,7 +25,7 @@ from api_gateway.accounts import AccountStore
 from api_gateway.app import GatewayApp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.support.gateway_env import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.support.polling import eventually
 
 

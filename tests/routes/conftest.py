@@ -7,58 +7,31 @@ gives the default customer must not become candidates in another test (or anothe
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
-from provider_manager.app import ProviderManagerApp, migrate
-from provider_manager.settings import Settings
-from shared.db import async_url
+from provider_manager.app import ProviderManagerApp
 from shared.rpc import RpcClient
 
-from tests.routes.helpers import RouteDriver
-from tests.support.backends import with_database
+from tests.support.databases import private_database
+from tests.support.routes import RouteDriver, private_routing
 
 
 @pytest.fixture(scope="module")
 async def routing_database(platform_env: dict[str, Any]) -> AsyncIterator[str]:
-    name = f"voip_test_routes_{uuid.uuid4().hex[:10]}"
-    url = with_database(platform_env["DATABASE_URL"], name)
-    # migrate() runs its own event loop, so it goes to a thread.
-    await asyncio.to_thread(migrate, Settings.model_validate({**platform_env, "DATABASE_URL": url}))
-    yield url
-    admin = async_url(with_database(platform_env["DATABASE_URL"], "postgres"))
-    conn = await asyncpg.connect(admin.replace("+asyncpg", ""))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with private_database(platform_env, "routes", ["provider-manager"]) as url:
+        yield url
 
 
 @pytest.fixture
 async def routing(
     platform_env: dict[str, Any], routing_database: str, rpc: RpcClient
 ) -> AsyncIterator[RouteDriver]:
-    prefix = f"test-routes-{uuid.uuid4().hex[:10]}"
-    app = ProviderManagerApp(
-        Settings.model_validate(
-            {
-                **platform_env,
-                "DATABASE_URL": routing_database,
-                "QUEUE_PREFIX": prefix,
-                "PROVIDER_MANAGER_OPS_PORT": 0,
-                "PROVIDER_MANAGER_DEFAULT_ROUTE_CUSTOMER_ID": str(uuid.uuid4()),
-            }
-        )
-    )
-    await app.start()
-    try:
-        yield RouteDriver(rpc, app.settings.request_queue("provider-manager"), app)
-    finally:
-        await app.stop()
+    env = {**platform_env, "QUEUE_PREFIX": f"test-routes-{uuid.uuid4().hex[:10]}"}
+    async with private_routing(env, routing_database, rpc) as driver:
+        yield driver
 
 
 @pytest.fixture

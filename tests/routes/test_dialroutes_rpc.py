@@ -12,7 +12,7 @@ import pytest
 from shared.contracts.routes import DialrouteList
 from shared.errors import ErrorStatus
 
-from tests.routes.helpers import RouteDriver, new_customer
+from tests.support.routes import RouteDriver, new_customer
 
 NYC = "+12125551234"
 LA = "+13105551234"

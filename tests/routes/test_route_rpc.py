@@ -13,9 +13,9 @@ from provider_manager.repositories.routes import RouteRepository
 from shared.errors import ErrorStatus
 from sqlalchemy import text
 
-from tests.routes.helpers import RouteDriver, new_customer
 from tests.support.events import EventCollector
 from tests.support.polling import eventually
+from tests.support.routes import RouteDriver, new_customer
 
 NEVER = "9999-01-01 00:00:00.000000"
 TIMESTAMP = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$"

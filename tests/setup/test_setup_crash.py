@@ -15,8 +15,7 @@ from typing import Any
 
 from shared.rpc import RpcClient
 
-from tests.fakes.telnyx_fake import FakeTelnyx
-from tests.setup.helpers import (
+from tests.support.carrier_setup import (
     EGRESS,
     SETUP_URI,
     SetupDriver,
@@ -25,6 +24,7 @@ from tests.setup.helpers import (
     setup_body,
 )
 from tests.support.polling import eventually
+from tests.support.telnyx_fake import FakeTelnyx
 
 REPO = Path(__file__).resolve().parents[2]
 

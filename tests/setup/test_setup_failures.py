@@ -14,14 +14,14 @@ from provider_manager.app import ProviderManagerApp
 from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.rpc import RpcClient
 
-from tests.fakes.telnyx_fake import FakeTelnyx
-from tests.setup.helpers import (
+from tests.support.carrier_setup import (
     SETUP_URI,
     SetupDriver,
     assert_nothing_left,
     setup_body,
 )
 from tests.support.events import EventCollector
+from tests.support.telnyx_fake import FakeTelnyx
 
 OVPS, CONNS, IPS = "/v2/outbound_voice_profiles", "/v2/ip_connections", "/v2/ips"
 IP1, IP2 = "ip 203.0.113.10:5060", "ip 203.0.113.11:5080"

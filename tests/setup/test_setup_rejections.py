@@ -13,8 +13,8 @@ from provider_manager.app import ProviderManagerApp
 from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.rpc import RpcClient
 
-from tests.fakes.telnyx_fake import FORBIDDEN_KEY, VALID_KEY, FakeTelnyx
-from tests.setup.helpers import SETUP_URI, SetupDriver, assert_nothing_left, setup_body
+from tests.support.carrier_setup import SETUP_URI, SetupDriver, assert_nothing_left, setup_body
+from tests.support.telnyx_fake import FORBIDDEN_KEY, VALID_KEY, FakeTelnyx
 
 BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("no carrier", {"name": "n", "credentials": {"api_key": VALID_KEY}}, "carrier"),

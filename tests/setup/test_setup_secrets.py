@@ -18,9 +18,9 @@ import structlog
 from shared.contracts.setup import ProviderSetupRequest
 from shared.logging import configure_logging, redact_secrets
 
-from tests.fakes.telnyx_fake import FakeTelnyx
-from tests.setup.helpers import SetupDriver, setup_body
+from tests.support.carrier_setup import SetupDriver, setup_body
 from tests.support.events import EventCollector
+from tests.support.telnyx_fake import FakeTelnyx
 
 
 @pytest.fixture

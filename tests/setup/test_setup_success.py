@@ -9,8 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.fakes.telnyx_fake import RESTRICTED_KEY, FakeTelnyx
-from tests.setup.helpers import (
+from tests.support.carrier_setup import (
     EGRESS,
     SEED_PROVIDER_FIELDS,
     SetupDriver,
@@ -20,6 +19,7 @@ from tests.setup.helpers import (
 )
 from tests.support.events import EventCollector
 from tests.support.polling import eventually
+from tests.support.telnyx_fake import RESTRICTED_KEY, FakeTelnyx
 
 
 def setup_id_of(journal: list[dict[str, Any]]) -> str:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from provider_manager.telnyx import TelnyxClient
 
-from tests.fakes.telnyx_fake import VALID_KEY, FakeTelnyx
-from tests.setup.helpers import SetupDriver, assert_nothing_left, carrier_resources, tag_of
+from tests.support.carrier_setup import SetupDriver, assert_nothing_left, carrier_resources, tag_of
+from tests.support.telnyx_fake import VALID_KEY, FakeTelnyx
 
 CONNS = "/v2/ip_connections"
 

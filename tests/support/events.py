@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aio_pika
@@ -52,3 +54,16 @@ class EventCollector:
             return found if len(found) >= count else None
 
         return await eventually(probe, timeout, message=f"{count} x {event_type} {data_match}")
+
+
+@asynccontextmanager
+async def collecting(
+    connection: AbstractRobustConnection, *exchanges: str
+) -> AsyncIterator[EventCollector]:
+    """An EventCollector on `exchanges` for the block (a fixture's body)."""
+    collector = EventCollector()
+    await collector.start(connection, *exchanges)
+    try:
+        yield collector
+    finally:
+        await collector.stop()

@@ -1,4 +1,5 @@
-"""Helpers for provider tests: request bodies, the seeds' shape, and table snapshots."""
+"""Providers in tests: request bodies, the seeds' shape, table snapshots, and the public API
+as the admin uses it."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import re
 import uuid
 from typing import Any
 
+import aiohttp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.support.polling import eventually
 
 # Exactly the fields of the seeds' Provider plus the carrier-edge ones (issue 9), no more,
 # no fewer: in particular never `auth_password`.
@@ -82,3 +86,67 @@ async def providers_snapshot(engine: AsyncEngine) -> tuple[int, str]:
             )
         ).one()
     return int(row[0]), str(row[1])
+
+
+class ProviderApi:
+    """Providers through the public API as the admin; `cleanup` deletes the ones a test made."""
+
+    def __init__(self, http: aiohttp.ClientSession, headers: dict[str, str]) -> None:
+        self._http = http
+        self._headers = headers
+        self.created: list[str] = []
+
+    async def create(self, hostname: str, **fields: Any) -> dict[str, Any]:
+        body = {"type": "sip", "hostname": hostname, "name": f"test-{uuid.uuid4().hex[:6]}"}
+        body.update(fields)
+        async with self._http.post("/v1.0/providers", json=body, headers=self._headers) as resp:
+            assert resp.status == 200, await resp.text()
+            provider: dict[str, Any] = await resp.json()
+        self.created.append(provider["id"])
+        return provider
+
+    async def get(self, provider_id: str) -> dict[str, Any]:
+        async with self._http.get(f"/v1.0/providers/{provider_id}", headers=self._headers) as resp:
+            assert resp.status == 200, await resp.text()
+            provider: dict[str, Any] = await resp.json()
+            return provider
+
+    async def update(self, provider_id: str, **fields: Any) -> dict[str, Any]:
+        async with self._http.put(
+            f"/v1.0/providers/{provider_id}", json=fields, headers=self._headers
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            provider: dict[str, Any] = await resp.json()
+            return provider
+
+    async def delete(self, provider_id: str) -> dict[str, Any]:
+        async with self._http.delete(
+            f"/v1.0/providers/{provider_id}", headers=self._headers
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            provider: dict[str, Any] = await resp.json()
+            return provider
+
+    async def health_checks(self, provider_id: str) -> list[dict[str, Any]]:
+        async with self._http.get(
+            f"/v1.0/providers/{provider_id}/health_checks", headers=self._headers
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            result: list[dict[str, Any]] = (await resp.json())["result"]
+            return result
+
+    async def wait_status(
+        self, provider_id: str, status: str, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        async def probe() -> dict[str, Any] | None:
+            provider = await self.get(provider_id)
+            return provider if provider["health_status"] == status else None
+
+        return await eventually(probe, timeout, message=f"provider {provider_id} {status}")
+
+    async def cleanup(self) -> None:
+        for provider_id in self.created:
+            async with self._http.delete(
+                f"/v1.0/providers/{provider_id}", headers=self._headers
+            ) as resp:
+                assert resp.status in (200, 404), await resp.text()

@@ -28,7 +28,7 @@ from provider_manager.telnyx import (
 )
 from provider_manager.telnyx.client import _server_wait
 
-from tests.fakes.telnyx_fake import (
+from tests.support.telnyx_fake import (
     FORBIDDEN_KEY,
     RESTRICTED_KEY,
     VALID_KEY,
@@ -54,12 +54,6 @@ class SleepRecorder:
 
 
 ClientFactory = Callable[..., TelnyxClient]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelnyx]:
-    async with FakeTelnyx() as server:
-        yield server
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from provider_manager.telnyx import TelnyxClient
 
-from tests.fakes.telnyx_fake import (
+from tests.support.telnyx_fake import (
     FORBIDDEN_KEY,
     VALID_KEY,
     FakeConfig,
@@ -18,12 +18,6 @@ from tests.fakes.telnyx_fake import (
 )
 
 AUTH = {"Authorization": f"Bearer {VALID_KEY}"}
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelnyx]:
-    async with FakeTelnyx() as server:
-        yield server
 
 
 @pytest.fixture

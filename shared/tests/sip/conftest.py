@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from shared.sip.resolver import SipResolver
 from shared.sip.testing.dns_server import LoopbackDnsServer
+from shared.sip.testing.lifecycle import bound_transport
 from shared.sip.testing.sipp import SippProcess
 from shared.sip.timers import SipTimers
 from shared.sip.transport import UdpTransport
@@ -40,10 +41,8 @@ def fast_timers() -> SipTimers:
 
 @pytest.fixture
 async def transport() -> AsyncIterator[UdpTransport]:
-    transport = await UdpTransport.create("127.0.0.1", 0)
-    yield transport
-    transport.close()
-    await transport.wait_closed()
+    async with bound_transport() as transport:
+        yield transport
 
 
 @pytest.fixture
@@ -53,9 +52,8 @@ def resolver() -> SipResolver:
 
 @pytest.fixture
 async def dns_server() -> AsyncIterator[LoopbackDnsServer]:
-    server = await LoopbackDnsServer.start()
-    yield server
-    server.close()
+    async with await LoopbackDnsServer.start() as server:
+        yield server
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from shared.sip.invite_request import CallSpec
 from shared.sip.options import probe_options
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
+from shared.sip.testing.lifecycle import bound_transport
 from shared.sip.testing.sipp import SippProcess
 from shared.sip.transport import SipTransport
 
@@ -28,10 +29,8 @@ def primary_address() -> str:
 
 @pytest.fixture
 async def wildcard() -> AsyncIterator[SipTransport]:
-    transport = await SipTransport.create("0.0.0.0", 0)
-    yield transport
-    transport.close()
-    await transport.wait_closed()
+    async with bound_transport("0.0.0.0") as transport:
+        yield transport
 
 
 async def test_wildcard_bind_advertises_the_address_routed_to_the_carrier(

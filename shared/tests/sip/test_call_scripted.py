@@ -26,9 +26,8 @@ Addr = tuple[str, int]
 
 @pytest.fixture
 async def carrier() -> AsyncIterator[ScriptedPeer]:
-    peer = await ScriptedPeer.start()
-    yield peer
-    peer.close()
+    async with await ScriptedPeer.start() as peer:
+        yield peer
 
 
 @pytest.fixture

@@ -8,32 +8,7 @@ from api_gateway.openapi import build_openapi
 from api_gateway.routes import ENDPOINTS
 from openapi_spec_validator import validate
 
-PROVIDER_FIELDS = frozenset(
-    {
-        "transport",
-        "auth_username",
-        "auth_password_set",
-        "register",
-        "register_expires",
-        "registration_status",
-        "registration_reason",
-        "registration_changed_at",
-        "id",
-        "type",
-        "hostname",
-        "tech_prefix",
-        "tech_postfix",
-        "tech_headers",
-        "name",
-        "detail",
-        "metadata",
-        "health_status",
-        "health_checked_at",
-        "tm_create",
-        "tm_update",
-        "tm_delete",
-    }
-)
+from tests.support.providers import PROVIDER_FIELDS
 
 
 def test_document_is_valid_openapi_31() -> None:

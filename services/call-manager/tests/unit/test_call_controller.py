@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Any
 
 from call_manager.calls.controller import CallController, CallTimers
 from call_manager.calls.states import CallEnd, EndCause
@@ -12,100 +10,20 @@ from call_manager.dialing.candidates import Candidates, DialCandidate
 from call_manager.dialing.leg import (
     InviteSpec,
     LegEndKind,
-    LegEvent,
     LegEventKind,
-    LegListener,
 )
+
+from tests.support.scripted_legs import CallRecorder, ScriptedDialer, ScriptedLeg
 
 SPEC = InviteSpec("sip:+1555@h", "h", "+1444", None, "")
 ONE = Candidates((DialCandidate(SPEC, "p1", "r1"),))
 FLOW = "5a1f0c7e-0000-4000-8000-000000000001"
 
 
-@dataclass
-class FakeLeg:
-    listener: LegListener
-    sip_call_id: str = "call-1"
-    orders: list[str] = field(default_factory=list)
-    ordered: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def _order(self, what: str) -> None:
-        self.orders.append(what)
-        self.ordered.set()
-
-    async def first_order(self) -> str:
-        async with asyncio.timeout(2):
-            await self.ordered.wait()
-        return self.orders[0]
-
-    def emit(self, kind: LegEventKind, code: int = 0, end: LegEndKind | None = None) -> None:
-        self.listener(LegEvent(kind, code, end))
-
-    def cancel(self) -> None:
-        self._order("cancel")
-
-    def hangup(self) -> None:
-        self._order("bye")
-
-    def abandon(self) -> None:
-        self._order("abandon")
-
-
-@dataclass
-class FakeDialer:
-    legs: list[FakeLeg] = field(default_factory=list)
-    dialed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def problem(self, spec: InviteSpec) -> str | None:
-        return None
-
-    def dial(self, spec: InviteSpec, listener: LegListener) -> FakeLeg:
-        leg = FakeLeg(listener, f"call-{len(self.legs) + 1}")
-        self.legs.append(leg)
-        self.dialed.set()
-        return leg
-
-
-@dataclass
-class Recorder:
-    moves: list[tuple[str, str]] = field(default_factory=list)
-    ends: list[CallEnd] = field(default_factory=list)
-    attempts: list[dict[str, Any]] = field(default_factory=list)
-    failovers: list[tuple[str, int]] = field(default_factory=list)
-
-    async def moved(
-        self,
-        call_id: str,
-        status: str,
-        end: CallEnd | None,
-        sip_status_code: int,
-        attempts: list[dict[str, Any]],
-        dialog: dict[str, Any] | None = None,
-    ) -> None:
-        self.moves.append((status, end.cause.value if end else ""))
-        self.attempts = attempts
-
-    async def failed_over(
-        self, call_id: str, provider_id: str, sip_status_code: int, attempts: list[dict[str, Any]]
-    ) -> None:
-        self.failovers.append((provider_id, sip_status_code))
-        self.attempts = attempts
-
-    async def answered(self, call_id: str) -> None:
-        return None
-
-    async def ended(self, call_id: str, end: CallEnd, answered: bool) -> None:
-        self.ends.append(end)
-
-    @property
-    def statuses(self) -> list[str]:
-        return [status for status, _ in self.moves]
-
-
 def make(
     timers: CallTimers | None = None, actions: list[dict[str, object]] | None = None, flow: str = ""
-) -> tuple[CallController, FakeDialer, Recorder]:
-    dialer, recorder = FakeDialer(), Recorder()
+) -> tuple[CallController, ScriptedDialer, CallRecorder]:
+    dialer, recorder = ScriptedDialer(), CallRecorder()
     controller = CallController(
         "c1",
         ONE,
@@ -119,8 +37,8 @@ def make(
 
 
 async def started(
-    controller: CallController, dialer: FakeDialer
-) -> tuple[asyncio.Task[CallEnd], FakeLeg]:
+    controller: CallController, dialer: ScriptedDialer
+) -> tuple[asyncio.Task[CallEnd], ScriptedLeg]:
     task = asyncio.create_task(controller.run())
     async with asyncio.timeout(2):
         await dialer.dialed.wait()
@@ -238,7 +156,7 @@ async def test_unreachable_carrier_fails_from_dialing() -> None:
 
 
 async def test_no_candidate_fails_without_dialing() -> None:
-    dialer, recorder = FakeDialer(), Recorder()
+    dialer, recorder = ScriptedDialer(), CallRecorder()
     controller = CallController("c1", Candidates(problem="bad"), dialer, recorder, CallTimers())
     end = await controller.run()
     assert end == CallEnd(EndCause.UNREACHABLE, detail="bad")

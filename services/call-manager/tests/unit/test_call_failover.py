@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from call_manager.calls.controller import CallController, CallTimers
@@ -18,10 +16,11 @@ from call_manager.dialing.leg import (
     LegEndKind,
     LegEvent,
     LegEventKind,
-    LegListener,
 )
 from call_manager.provider_stats import code_label, failure_label
 from prometheus_client import REGISTRY
+
+from tests.support.scripted_legs import CallRecorder, ScriptedDialer
 
 TIMERS = CallTimers(ring_timeout=5, max_duration=5, ending_guard=1)
 
@@ -31,89 +30,10 @@ def _candidate(provider: str) -> DialCandidate:
     return DialCandidate(spec, provider, f"route-{provider}")
 
 
-@dataclass
-class Leg:
-    listener: LegListener
-    sip_call_id: str
-    orders: list[str] = field(default_factory=list)
-    ordered: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def emit(self, kind: LegEventKind, code: int = 0, end: LegEndKind | None = None) -> None:
-        self.listener(LegEvent(kind, code, end, {503: "Service Unavailable"}.get(code, "")))
-
-    def _order(self, what: str) -> None:
-        self.orders.append(what)
-        self.ordered.set()
-
-    def cancel(self) -> None:
-        self._order("cancel")
-
-    def hangup(self) -> None:
-        self._order("bye")
-
-    def abandon(self) -> None:
-        self._order("abandon")
-
-
-@dataclass
-class Dialer:
-    legs: list[Leg] = field(default_factory=list)
-    request_uris: list[str] = field(default_factory=list)
-    dialed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def problem(self, spec: InviteSpec) -> str | None:
-        return None
-
-    def dial(self, spec: InviteSpec, listener: LegListener) -> Leg:
-        leg = Leg(listener, f"sip-call-{len(self.legs) + 1}")
-        self.legs.append(leg)
-        self.request_uris.append(spec.request_uri)
-        self.dialed.set()
-        return leg
-
-    async def leg(self, number: int) -> Leg:
-        async with asyncio.timeout(2):
-            while len(self.legs) < number:
-                self.dialed.clear()
-                await self.dialed.wait()
-        return self.legs[number - 1]
-
-
-@dataclass
-class Observer:
-    statuses: list[str] = field(default_factory=list)
-    failovers: list[tuple[str, int]] = field(default_factory=list)
-    attempts: list[dict[str, Any]] = field(default_factory=list)
-
-    async def moved(
-        self,
-        call_id: str,
-        status: str,
-        end: CallEnd | None,
-        sip_status_code: int,
-        attempts: list[dict[str, Any]],
-        dialog: dict[str, Any] | None = None,
-    ) -> None:
-        self.statuses.append(status)
-        self.attempts = attempts
-
-    async def failed_over(
-        self, call_id: str, provider_id: str, sip_status_code: int, attempts: list[dict[str, Any]]
-    ) -> None:
-        self.failovers.append((provider_id, sip_status_code))
-        self.attempts = attempts
-
-    async def answered(self, call_id: str) -> None:
-        return None
-
-    async def ended(self, call_id: str, end: CallEnd, answered: bool) -> None:
-        return None
-
-
 def _call(
     *providers: str, timers: CallTimers = TIMERS
-) -> tuple[CallController, Dialer, Observer, asyncio.Task[CallEnd]]:
-    dialer, observer = Dialer(), Observer()
+) -> tuple[CallController, ScriptedDialer, CallRecorder, asyncio.Task[CallEnd]]:
+    dialer, observer = ScriptedDialer(), CallRecorder()
     candidates = Candidates(tuple(_candidate(p) for p in providers))
     controller = CallController("c1", candidates, dialer, observer, timers)
     return controller, dialer, observer, asyncio.create_task(controller.run())

@@ -17,8 +17,10 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from shared.sip.testing.lifecycle import ClosedAfterBlock
 
-class LoopbackDnsServer(asyncio.DatagramProtocol):
+
+class LoopbackDnsServer(ClosedAfterBlock, asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self._records: dict[tuple[str, int], tuple[int, list[str]]] = {}
         self.queries: list[tuple[str, str]] = []  # (name without final dot, type) in order

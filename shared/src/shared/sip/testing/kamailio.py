@@ -16,9 +16,9 @@ import shutil
 import signal
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
+from shared.sip.testing.lifecycle import StartedInBlock
 from shared.sip.testing.ports import free_udp_port
 
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
@@ -123,7 +123,7 @@ def _open_log(path: Path) -> BinaryIO:
     return open(path, "ab")
 
 
-class KamailioProcess:
+class KamailioProcess(StartedInBlock):
     """`async with KamailioProcess(tmp_path, switch=(host, port), user=u, password=p) as k:`
     -> k.target is the proxy's "host:port"."""
 
@@ -264,14 +264,3 @@ class KamailioProcess:
             return self.log_file.read_text(errors="replace")
         except OSError:
             return ""
-
-    async def __aenter__(self) -> KamailioProcess:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

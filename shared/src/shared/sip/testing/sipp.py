@@ -14,9 +14,9 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
+from shared.sip.testing.lifecycle import StartedInBlock
 from shared.sip.testing.ports import free_even_port_block, free_udp_port
 
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
@@ -61,7 +61,7 @@ def _port_bound(port: int, tcp: bool = False) -> bool:
     return False
 
 
-class SippProcess:
+class SippProcess(StartedInBlock):
     """`async with SippProcess(workdir, scenario=path) as sipp:` -> sipp listening on sipp.port.
 
     `scenario` is a scenario file; None runs the built-in UAS (`-sn uas`). `calls` (-m) makes
@@ -198,17 +198,6 @@ class SippProcess:
         self.returncode = process.returncode
         assert self.returncode is not None
         return self.returncode
-
-    async def __aenter__(self) -> SippProcess:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # -- what sipp saw -----------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import cast
 from shared.sip.errors import SipError
 from shared.sip.message import SipMessage, SipRequest, SipResponse, build_response
 from shared.sip.parser import parse_message
+from shared.sip.testing.lifecycle import ClosedAfterBlock
 
 _ECHOED = frozenset({b"via", b"v", b"from", b"f", b"call-id", b"i", b"cseq"})
 
@@ -46,7 +47,7 @@ class Datagram:
         return self.data.decode(errors="replace")
 
 
-class _Peer(asyncio.DatagramProtocol):
+class _Peer(ClosedAfterBlock, asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.received: list[Datagram] = []
         self._transport: asyncio.DatagramTransport | None = None

@@ -3,18 +3,18 @@ finding out which carrier a call landed on (bounded waits only)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from shared.sip.testing.sipp import SippProcess, TracedMessage
 
-from tests.routes.helpers import RouteDriver
+from tests.support.calls import CALLER_ID
 from tests.support.polling import eventually
+from tests.support.routes import RouteDriver
 
 PASSWORD = "a-long-failover-password"
-# The source calls_body sends; verified for every customer the tests make.
-CALLER_ID = "+14155551234"
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 NYC = "+12125551234"
 LA = "+13105551234"
@@ -29,12 +29,10 @@ class Caller:
     operator: dict[str, str] = field(default_factory=dict)
 
 
-async def login(
-    http: aiohttp.ClientSession, username: str, password: str = PASSWORD
-) -> dict[str, str]:
-    async with http.post("/auth/login", json={"username": username, "password": password}) as r:
-        assert r.status == 200, await r.text()
-        return {"Authorization": f"Bearer {(await r.json())['token']}"}
+# `await accounts(Permission.CUSTOMER_ADMIN)` -> a Caller (the failover `accounts` fixture).
+AccountFactory = Callable[..., Any]
+# `carrier("a", "uas_reject.xml", **blanks)` -> a sipp carrier (the failover `carrier` fixture).
+CarrierFactory = Callable[..., SippProcess]
 
 
 def calls_body(*targets: str, **fields: Any) -> dict[str, Any]:

@@ -23,14 +23,6 @@ from tests.support.polling import eventually
 from tests.support.tcp_proxy import TcpProxy
 
 
-@pytest.fixture
-async def proxy(platform_env: dict[str, Any]) -> AsyncIterator[TcpProxy]:
-    proxy = TcpProxy.for_url(platform_env["AMQP_URL"])
-    await proxy.start()
-    yield proxy
-    await proxy.stop()
-
-
 class Gate:
     """A handler that answers only once the test opens the gate, counting its calls."""
 

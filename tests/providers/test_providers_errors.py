@@ -82,13 +82,6 @@ def _check_400(resp_status: int, payload: dict[str, Any], field: str) -> None:
     assert error["request_id"]
 
 
-@pytest.fixture
-async def existing(http: aiohttp.ClientSession, admin_headers: Headers) -> dict[str, Any]:
-    async with http.post("/v1.0/providers", json=provider_body(), headers=admin_headers) as resp:
-        assert resp.status == 200
-        return dict(await resp.json())
-
-
 @pytest.mark.parametrize(("field", "change"), BAD_BODIES)
 async def test_bad_create_is_400_and_changes_nothing(
     http: aiohttp.ClientSession,

@@ -32,7 +32,7 @@ In-process use::
 
 Separate process (e.g. for crash tests; prints ``FAKE_TELNYX_READY <base_url>`` when listening)::
 
-    python -m tests.fakes.telnyx_fake --port 0
+    python -m tests.support.telnyx_fake --port 0
 
 or :class:`FakeTelnyxProcess`, with :class:`FakeTelnyxAdmin` to drive the admin endpoints:
 
@@ -77,11 +77,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Literal, Self, cast, get_args
+from typing import Any, Literal, cast, get_args
 
 import aiohttp
 from aiohttp import web
+from shared.sip.testing.lifecycle import StartedInBlock
 
 API_PREFIX = "/v2"
 ADMIN_PREFIX = "/_fake"
@@ -1154,7 +1154,7 @@ def create_app(state: FakeTelnyxState | None = None) -> web.Application:
 # In-process server
 
 
-class FakeTelnyx:
+class FakeTelnyx(StartedInBlock):
     """Runs the fake on 127.0.0.1 (free port) inside the current event loop.
 
     ``state`` is the live :class:`FakeTelnyxState`; tests may read and mutate it directly.
@@ -1211,22 +1211,10 @@ class FakeTelnyx:
         await web.SockSite(runner, sock).start()
         self._runner = runner
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # -- control -----------------------------------------------------------------------
 
@@ -1319,8 +1307,8 @@ class FakeTelnyxAdmin:
         await self._call("POST", "/reset")
 
 
-class FakeTelnyxProcess:
-    """Runs ``python -m tests.fakes.telnyx_fake`` as a child process (for crash tests).
+class FakeTelnyxProcess(StartedInBlock):
+    """Runs ``python -m tests.support.telnyx_fake`` as a child process (for crash tests).
 
     Only the child this object started is ever signalled.
     """
@@ -1334,7 +1322,7 @@ class FakeTelnyxProcess:
         startup_timeout: float = 10.0,
         stderr_path: str | None = None,
     ) -> None:
-        self._cmd = [python, "-m", "tests.fakes.telnyx_fake", "--port", "0", *args]
+        self._cmd = [python, "-m", "tests.support.telnyx_fake", "--port", "0", *args]
         self._cwd = cwd or os.path.dirname(
             os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         )
@@ -1392,18 +1380,6 @@ class FakeTelnyxProcess:
             proc.kill()
             await proc.wait()
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
 
 # --------------------------------------------------------------------------------------------
 # Command line
@@ -1411,7 +1387,7 @@ class FakeTelnyxProcess:
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.telnyx_fake", description=__doc__.split("\n")[0]
+        prog="python -m tests.support.telnyx_fake", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(

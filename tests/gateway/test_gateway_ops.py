@@ -13,7 +13,7 @@ from api_gateway.app import GatewayApp
 from openapi_spec_validator import validate
 from shared.logging import configure_logging
 
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET
+from tests.support.gateway_env import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET
 from tests.support.providers import provider_body
 
 PROVIDER_OPERATIONS = {

@@ -6,6 +6,8 @@ import itertools
 
 from shared.sip.testing.udp_peers import Datagram, SilentPeer, SipResponder
 
+from tests.support.polling import eventually
+
 
 def branch(message: str) -> str:
     for line in message.split("\r\n"):
@@ -31,3 +33,13 @@ def copies_of_first(peer: SipResponder | SilentPeer) -> list[Datagram]:
 def gaps(peer: SipResponder | SilentPeer) -> list[float]:
     times = sorted(probes(peer).values())
     return [b - a for a, b in itertools.pairwise(times)]
+
+
+async def more_probes(peer: SipResponder | SilentPeer, count: int, timeout: float = 8.0) -> None:
+    """Wait until `peer` has received `count` more distinct probes than it has now."""
+    target = len(probes(peer)) + count
+
+    async def reached() -> bool:
+        return len(probes(peer)) >= target
+
+    await eventually(reached, timeout, message=f"{count} more probes at {peer.target}")

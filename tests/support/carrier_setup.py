@@ -8,13 +8,27 @@ from provider_manager.app import ProviderManagerApp
 from shared.rpc import RpcClient, RpcResponse
 from sqlalchemy import text
 
-from tests.fakes.telnyx_fake import VALID_KEY, FakeTelnyx
 from tests.support.providers import PROVIDER_FIELDS
+from tests.support.telnyx_fake import VALID_KEY, FakeTelnyx
 
 EGRESS = ("203.0.113.10:5060", "203.0.113.11:5080")
 # The provider shape every reply has: the seeds' fields plus the carrier-edge ones (issue 9).
 SEED_PROVIDER_FIELDS = set(PROVIDER_FIELDS)
 SETUP_URI = "/v1/providers/setup"
+
+# Short carrier budgets keep failure tests fast; the shape of the budgets is the production one.
+FAST_SETUP = {
+    "TELNYX_SIP_EGRESS_ADDRESSES": ",".join(EGRESS),
+    "TELNYX_REQUEST_TIMEOUT": 1.0,
+    "TELNYX_CONNECT_TIMEOUT": 0.5,
+    "TELNYX_MAX_ATTEMPTS": 3,
+    "TELNYX_RETRY_BASE_DELAY": 0.01,
+    "TELNYX_RETRY_MAX_DELAY": 0.05,
+    "TELNYX_MAX_SERVER_WAIT": 2.0,
+    "PROVIDER_MANAGER_SETUP_DEADLINE": 10.0,
+    "PROVIDER_MANAGER_SETUP_ROLLBACK_DEADLINE": 5.0,
+    "PROVIDER_MANAGER_SETUP_SWEEP_BUDGET": 3.0,
+}
 
 
 def setup_body(name: str = "My Telnyx Trunk", key: str = VALID_KEY, **extra: Any) -> dict[str, Any]:

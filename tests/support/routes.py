@@ -4,11 +4,14 @@ the call-manager do; health is set in the database (only the health-checker writ
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from provider_manager.app import ProviderManagerApp
+from provider_manager.settings import Settings as ProviderManagerSettings
 from provider_manager.tables import providers
 from shared.errors import AppError
 from shared.rpc import RpcClient
@@ -72,3 +75,26 @@ class RouteDriver:
             await session.execute(
                 update(providers).where(providers.c.id == provider_id).values(health_status=status)
             )
+
+
+@asynccontextmanager
+async def private_routing(
+    env: dict[str, Any], database_url: str, rpc: RpcClient
+) -> AsyncIterator[RouteDriver]:
+    """A provider-manager of its own on `database_url`, with a random default route customer:
+    default routes are global by nature, so those one test gives must reach no other."""
+    app = ProviderManagerApp(
+        ProviderManagerSettings.model_validate(
+            {
+                **env,
+                "DATABASE_URL": database_url,
+                "PROVIDER_MANAGER_OPS_PORT": 0,
+                "PROVIDER_MANAGER_DEFAULT_ROUTE_CUSTOMER_ID": str(uuid.uuid4()),
+            }
+        )
+    )
+    await app.start()
+    try:
+        yield RouteDriver(rpc, app.settings.request_queue("provider-manager"), app)
+    finally:
+        await app.stop()

@@ -11,7 +11,7 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from api_gateway.permissions import Permission
 from api_gateway.tables import accesskeys, accounts
 from sqlalchemy import func, update
 
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET
+from tests.support.gateway_env import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET
 from tests.support.providers import provider_body
 
 CUSTOMER_PASSWORD = "customer-password-123"
@@ -44,14 +44,6 @@ class Creds:
 
 def _b64(part: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
-
-
-@pytest.fixture(scope="module")
-async def anon(gateway: GatewayApp) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(
-        base_url=f"http://127.0.0.1:{gateway.port}", cookie_jar=aiohttp.DummyCookieJar()
-    ) as session:
-        yield session
 
 
 async def _login(session: aiohttp.ClientSession, username: str, password: str) -> str:

@@ -9,11 +9,9 @@ itself, proving nothing. Its broker connection goes through a TcpProxy the test 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
 from aio_pika.abc import AbstractRobustConnection
 from provider_manager.app import ProviderManagerApp
 from provider_manager.settings import SERVICE, Settings
@@ -21,35 +19,9 @@ from provider_manager.tables import outbox, providers
 from shared.contracts.providers import ProviderCreate
 from sqlalchemy import func, select
 
-from tests.support.databases import private_database
 from tests.support.events import EventCollector
 from tests.support.polling import eventually
 from tests.support.tcp_proxy import TcpProxy
-
-
-@pytest.fixture
-async def isolated(
-    platform_env: dict[str, Any], broker: AbstractRobustConnection
-) -> AsyncIterator[tuple[Settings, TcpProxy]]:
-    async with private_database(platform_env, "outbox", ["provider-manager"]) as database:
-        proxy = TcpProxy.for_url(platform_env["AMQP_URL"])
-        await proxy.start()
-        settings = Settings.model_validate(
-            {
-                "DATABASE_URL": database,
-                "AMQP_URL": proxy.url(platform_env["AMQP_URL"]),
-                "QUEUE_PREFIX": f"test-outbox-{uuid.uuid4().hex[:10]}",
-                "PROVIDER_MANAGER_OPS_PORT": 0,
-            }
-        )
-        try:
-            yield settings, proxy
-        finally:
-            await proxy.stop()
-            # The event exchange is durable and named for this test only: leave none behind.
-            channel = await broker.channel()
-            await channel.exchange_delete(settings.event_exchange(SERVICE))
-            await channel.close()
 
 
 async def _count(app: ProviderManagerApp, table: Any) -> int:

@@ -1,1 +1,0 @@
-"""In-process and standalone fakes of external services used by tests."""

@@ -1,0 +1,64 @@
+"""The carrier-setup platform: a fake Telnyx over real HTTP, and a provider-manager plus
+gateway of their own (own queue prefix) pointed at it. Fixtures for the setup and console
+tests, registered for the whole run by tests/conftest.py (pytest_plugins)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from api_gateway.app import GatewayApp
+from api_gateway.settings import Settings as GatewaySettings
+from provider_manager.app import ProviderManagerApp
+from provider_manager.settings import Settings as ProviderManagerSettings
+
+from tests.support.carrier_setup import FAST_SETUP
+from tests.support.gateway_env import gateway_env
+from tests.support.telnyx_fake import FakeTelnyx
+
+
+@pytest.fixture(scope="session")
+async def fake_telnyx() -> AsyncIterator[FakeTelnyx]:
+    async with FakeTelnyx() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(fake_telnyx: FakeTelnyx) -> FakeTelnyx:
+    """The fake, emptied: no resources, faults or logged requests from earlier tests."""
+    fake_telnyx.reset()
+    fake_telnyx.state.config.unapproved_countries = []
+    fake_telnyx.state.config.refuse_delete_with_children = True
+    return fake_telnyx
+
+
+@pytest.fixture(scope="session")
+def setup_env(platform_env: dict[str, Any], fake_telnyx: FakeTelnyx) -> dict[str, Any]:
+    return {
+        **platform_env,
+        "QUEUE_PREFIX": f"{platform_env['QUEUE_PREFIX']}-setup-{uuid.uuid4().hex[:6]}",
+        "TELNYX_API_BASE_URL": fake_telnyx.base_url,
+        **FAST_SETUP,
+    }
+
+
+@pytest.fixture(scope="session")
+async def setup_pm(setup_env: dict[str, Any]) -> AsyncIterator[ProviderManagerApp]:
+    app = ProviderManagerApp(
+        ProviderManagerSettings.model_validate({**setup_env, "PROVIDER_MANAGER_OPS_PORT": 0})
+    )
+    await app.start()
+    yield app
+    await app.stop()
+
+
+@pytest.fixture(scope="session")
+async def setup_gateway(
+    setup_env: dict[str, Any], setup_pm: ProviderManagerApp
+) -> AsyncIterator[GatewayApp]:
+    app = GatewayApp(GatewaySettings.model_validate(gateway_env(setup_env)))
+    await app.start()
+    yield app
+    await app.stop()
