@@ -1,4 +1,5 @@
-"""Events leaving the services: the transactional outbox and its relay."""
+"""Events leaving the services: the transactional outbox, the commit that wakes its relay, and
+the relay."""
 
 from __future__ import annotations
 
