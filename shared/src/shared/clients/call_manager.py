@@ -51,10 +51,16 @@ class CallManagerClient(ServiceClient):
         query = {"customer_id": customer_id}
         return await self._call("GET", f"/v1/{kind}/{call_id}", query=query)
 
-    async def hangup_call(self, kind: CallKind, call_id: str, customer_id: str | None) -> Wire:
+    async def hangup_call(
+        self,
+        kind: CallKind,
+        call_id: str,
+        customer_id: str | None,
+        timeout: float = HANGUP_TIMEOUT,
+    ) -> Wire:
         query = {"customer_id": customer_id}
         path = f"/v1/{kind}/{call_id}/hangup"
-        return await self._call("POST", path, query=query, timeout=HANGUP_TIMEOUT)
+        return await self._call("POST", path, query=query, timeout=timeout)
 
     # a provider's call metrics
     async def call_metrics(self, provider_id: str, window_seconds: int) -> Wire:

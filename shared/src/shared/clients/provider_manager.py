@@ -42,6 +42,10 @@ class ProviderManagerClient(ServiceClient):
         """POST /v1/providers/registrations: registration outcomes from the registrar."""
         return await self._call("POST", "/v1/providers/registrations", body)
 
+    async def hostnames(self, timeout: float | None = None) -> Wire:
+        """{"hostnames": [...]}: every active provider's hostname (call-manager's dial policy)."""
+        return await self._call("GET", "/v1/providers/hostnames", timeout=timeout)
+
     async def board(self, timeout: float | None = None) -> Wire:
         """The operator console's fleet board: every active provider in one reply."""
         return await self._call("GET", "/v1/providers/board", timeout=timeout)

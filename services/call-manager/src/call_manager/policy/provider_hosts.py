@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from shared.clients import ProviderManagerClient
 from shared.errors import AppError
 from shared.rpc import RpcClient
 from shared.sip.errors import SipParseError
@@ -43,9 +44,7 @@ class ProviderHosts:
         refresh_seconds: float = 0.25,
         stale_seconds: float = 300.0,
     ) -> None:
-        self._rpc = rpc
-        self._queue = queue
-        self._timeout = timeout
+        self._provider_manager = ProviderManagerClient(rpc, queue, timeout)
         self.refresh_seconds = refresh_seconds
         self.stale_seconds = stale_seconds
         self._hosts: frozenset[tuple[str, int | None]] | None = None
@@ -60,9 +59,7 @@ class ProviderHosts:
             if self._hosts is not None and time.monotonic() - self._fetched < self.refresh_seconds:
                 return self._hosts
             try:
-                found = await self._rpc.request(
-                    self._queue, "GET", "/v1/providers/hostnames", timeout=self._timeout
-                )
+                found = await self._provider_manager.hostnames()
             except AppError:
                 if (
                     self._hosts is not None

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from shared.clients import CallManagerClient
+from shared.clients.call_manager import CallKind
 from shared.errors import AppError, ErrorStatus
 from shared.pagination import PageCursor
 from shared.rpc import RpcClient
@@ -26,6 +28,9 @@ from call_manager.services.recovery import Recovery
 
 log = structlog.get_logger("call.service")
 Wire = dict[str, Any]
+# The owner answers once it has started the CANCEL or BYE; a dead owner's queue is gone (503)
+# at once, so this only bounds a live but stuck one.
+FORWARD_TIMEOUT = 3.0
 
 
 class CallService:
@@ -74,7 +79,7 @@ class CallService:
         if owner == self._live.replica_id:
             await self._live.hangup_call(call_id)
         elif not forwarded:
-            await self._forward(owner, f"/v1/calls/{call_id}/hangup")
+            await self._forward(owner, "calls", call_id)
         return await self.get_call(call_id, None)
 
     async def hangup_groupcall(
@@ -88,15 +93,17 @@ class CallService:
         if owner == self._live.replica_id:
             await self._live.hangup_group(groupcall_id)
         elif not forwarded:
-            await self._forward(owner, f"/v1/groupcalls/{groupcall_id}/hangup")
+            await self._forward(owner, "groupcalls", groupcall_id)
         return await self.get_groupcall(groupcall_id, None)
 
-    async def _forward(self, owner: str, uri: str) -> None:
+    async def _forward(self, owner: str, kind: CallKind, call_id: str) -> None:
+        """Ask the replica holding the dialog (its own queue) to hang up."""
+        owner_replica = CallManagerClient(self._rpc, self._replica_queue(owner))
         try:
-            await self._rpc.request(self._replica_queue(owner), "POST", uri, timeout=3.0)
+            await owner_replica.hangup_call(kind, call_id, None, timeout=FORWARD_TIMEOUT)
         except AppError as err:
             if err.status is not ErrorStatus.UNAVAILABLE:
                 raise
             # Nobody consumes the owner's queue: it is gone, and so is the dialog.
-            log.warning("call_owner_gone", owner=owner, uri=uri)
+            log.warning("call_owner_gone", owner=owner, kind=kind, id=call_id)
             await self._recovery.finish_if_silent(owner)

@@ -12,10 +12,11 @@ An agent's extension addresses are flattened into that extension's contacts (one
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
+from shared.clients import AgentManagerClient, RegistrarManagerClient
 from shared.contracts.calls import target_problem
 from shared.errors import AppError, ErrorStatus
 from shared.rpc import RpcClient
@@ -56,10 +57,8 @@ class DestinationResolver:
     def __init__(
         self, rpc: RpcClient, agent_queue: str, registrar_queue: str, timeout: float = 3.0
     ) -> None:
-        self._rpc = rpc
-        self._agent_queue = agent_queue
-        self._registrar_queue = registrar_queue
-        self._timeout = timeout
+        self._agents = AgentManagerClient(rpc, agent_queue, timeout)
+        self._registrar = RegistrarManagerClient(rpc, registrar_queue, timeout)
 
     async def resolve(self, destination: dict[str, str], customer_id: str) -> GroupPlan:
         if destination["type"] == "agent":
@@ -69,16 +68,17 @@ class DestinationResolver:
             return GroupPlan("ring_all", addresses, "", None)
         raise DestinationError(f"{destination['type']} is not a group destination")
 
-    async def _ask(self, queue: str, uri: str, what: str) -> Any:
+    @staticmethod
+    async def _ask(request: Awaitable[Any], what: str) -> Any:
         try:
-            return await self._rpc.request(queue, "GET", uri, timeout=self._timeout)
+            return await request
         except AppError as err:
             if err.status is ErrorStatus.NOT_FOUND:
                 raise DestinationError(f"{what} not found") from None
             raise DestinationError(f"{what} could not be looked up ({err.reason})") from None
 
     async def _agent(self, agent_id: str, customer_id: str) -> GroupPlan:
-        agent = await self._ask(self._agent_queue, f"/v1/agents/{agent_id}", f"agent {agent_id}")
+        agent = await self._ask(self._agents.get_agent(agent_id), f"agent {agent_id}")
         if not isinstance(agent, dict) or agent.get("customer_id") != customer_id:
             raise DestinationError(f"agent {agent_id} not found")  # others' agents stay hidden
         addresses: list[dict[str, str]] = []
@@ -97,11 +97,11 @@ class DestinationResolver:
 
     async def _extension(self, extension_id: str, customer_id: str) -> list[dict[str, str]]:
         what = f"extension {extension_id}"
-        extension = await self._ask(self._registrar_queue, f"/v1/extensions/{extension_id}", what)
+        extension = await self._ask(self._registrar.get_extension(extension_id), what)
         if not isinstance(extension, dict) or extension.get("customer_id") != customer_id:
             raise DestinationError(f"{what} not found")
-        query = urlencode({"customer_id": customer_id, "extension": extension.get("extension", "")})
-        found = await self._ask(self._registrar_queue, f"/v1/contacts?{query}", what)
+        name = str(extension.get("extension", ""))
+        found = await self._ask(self._registrar.contacts(customer_id, name), what)
         contacts = found.get("result", []) if isinstance(found, dict) else found
         addresses = [
             address
