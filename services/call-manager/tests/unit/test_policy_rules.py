@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 from call_manager.policy.addresses import AllowList, is_internal, parse_ip
-from call_manager.policy.dial_policy import CallRemotePolicy
+from call_manager.policy.dial_policy import CallRemotePolicy, DialPolicy
 from call_manager.policy.host_slots import HostSlots
 from shared.contracts.caller_ids import caller_id_matches, caller_id_pattern_problem
+from shared.sip.resolver import SipResolver
 
 
 @pytest.mark.parametrize(
@@ -119,3 +120,32 @@ async def test_host_slots_cap_one_host_and_forget_idle_ones() -> None:
     release.set()
     await asyncio.gather(*tasks)
     assert "bh2" in entered and len(slots) == 0
+
+
+class _ProviderManagerDown:
+    """ProviderHosts whose provider-manager cannot answer (the 503 the policy then raises)."""
+
+    asked = 0
+
+    async def hosts(self) -> frozenset[tuple[str, int | None]]:
+        self.asked += 1
+        raise RuntimeError("provider-manager unreachable")
+
+
+@pytest.mark.parametrize("target", ["x@10.0.0.5", "x@224.0.0.1", "x@[::1]:5060"])
+async def test_an_internal_ip_literal_is_refused_without_asking_for_the_carriers(
+    target: str,
+) -> None:
+    providers = _ProviderManagerDown()
+    policy = DialPolicy(AllowList.parse(""), providers, SipResolver())  # type: ignore[arg-type]
+    reason = await policy.refusal(target)
+    assert reason is not None and "IP address" in reason
+    assert providers.asked == 0
+
+
+async def test_an_allowed_ip_literal_still_needs_the_carriers() -> None:
+    providers = _ProviderManagerDown()
+    policy = DialPolicy(AllowList.parse("10.0.0.0/8"), providers, SipResolver())  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        await policy.refusal("x@10.0.0.5")
+    assert providers.asked == 1

@@ -54,16 +54,18 @@ class DialPolicy:
         """Why the sip destination `user@host[:port]` may not be dialed; None when it may."""
         hostport = target.partition("@")[2]
         host, port = host_port_of(hostport)
-        carriers = await self._providers.hosts()
         literal = parse_ip(host)
-        if literal is None and host in {name for name, _ in carriers}:
-            return self._refused("carrier", f"{host} is a carrier's host: dial its numbers")
         if literal is not None:
-            if await self._is_carrier(literal, port, carriers):
+            # Refused on its own, before the carriers' hosts are asked for: an overloaded or
+            # unreachable provider-manager must not turn a plain refusal into a 503.
+            if not self.allow.admits_ip(literal):
+                return self._refused("ip_literal", f"{host} is an IP address; dial a domain name")
+            if await self._is_carrier(literal, port, await self._providers.hosts()):
                 return self._refused("carrier", f"{host} is a carrier's address")
-            if self.allow.admits_ip(literal):
-                return None
-            return self._refused("ip_literal", f"{host} is an IP address; dial a domain name")
+            return None
+        carriers = await self._providers.hosts()
+        if host in {name for name, _ in carriers}:
+            return self._refused("carrier", f"{host} is a carrier's host: dial its numbers")
         try:
             targets = await self._resolver.resolve(hostport)
         except ResolutionError:
