@@ -55,12 +55,24 @@ class Headers:
         self._items: list[tuple[str, str]] = list(items)
         self._index: dict[str, list[int]] | None = None
 
+    @classmethod
+    def parsed(cls, items: list[tuple[str, str]], index: dict[str, list[int]]) -> Headers:
+        """Adopt a parser's lines and the index it built while splitting them (no copy, no
+        second pass): every received message is looked up a few times."""
+        headers = cls.__new__(cls)
+        headers._items = items
+        headers._index = index
+        return headers
+
     def _lookup(self) -> dict[str, list[int]]:
         index = self._index
         if index is None:
             index = {}
+            compact = COMPACT_FORMS
             for pos, (name, _) in enumerate(self._items):
-                key = header_key(name)
+                key = name.lower()
+                if len(key) == 1:
+                    key = compact.get(key, key)
                 slot = index.get(key)
                 if slot is None:
                     index[key] = [pos]

@@ -14,7 +14,7 @@ from shared.sip.message import Headers, SipRequest, SipResponse
 from shared.sip.resolver import SipResolver
 from shared.sip.target import Target, contact_uri
 from shared.sip.timers import DEFAULT_TIMERS, SipTimers
-from shared.sip.transaction import NonInviteClientTransaction
+from shared.sip.transaction import NonInviteClientTransaction, PreparedRequest
 from shared.sip.transport import SipTransport
 from shared.sip.uri import format_host_port, split_host_port
 from shared.sip.via import format_via
@@ -68,10 +68,12 @@ def build_options_request(
     user_agent: str = DEFAULT_USER_AGENT,
     call_id: str | None = None,
     branch: str | None = None,
+    tag: str | None = None,
 ) -> SipRequest:
     """An out-of-dialog OPTIONS to `sip:[request_user@]host[:port]` (the name, not the IP).
 
     Via and Contact name the transport and the local address used for `destination`.
+    `prepared_options` writes the same request straight to bytes (the probe path).
     """
     userinfo = f"{request_user}@" if request_user else ""
     uri = f"sip:{userinfo}{format_host_port(host, port)}"
@@ -81,7 +83,7 @@ def build_options_request(
         [
             ("Via", format_via(target.via_token, local, branch or new_branch())),
             ("Max-Forwards", "70"),
-            ("From", f"<sip:{from_user}@{local}>;tag={new_tag()}"),
+            ("From", f"<sip:{from_user}@{local}>;tag={tag or new_tag()}"),
             ("To", f"<{uri}>"),
             ("Call-ID", call_id or new_call_id()),
             ("CSeq", "1 OPTIONS"),
@@ -94,6 +96,42 @@ def build_options_request(
         ]
     )
     return SipRequest("OPTIONS", uri, headers)
+
+
+def prepared_options(
+    transport: SipTransport,
+    host: str,
+    port: int | None,
+    destination: Target,
+    *,
+    request_user: str | None,
+    from_user: str,
+    user_agent: str,
+    call_id: str,
+    branch: str | None = None,
+    tag: str | None = None,
+) -> PreparedRequest:
+    """build_options_request(...).to_bytes() written in one pass, byte for byte the same
+    (a unit test holds them together): no Headers, no SipRequest, no Via parsed back."""
+    branch = branch or new_branch()
+    userinfo = f"{request_user}@" if request_user else ""
+    uri = f"sip:{userinfo}{format_host_port(host, port)}"
+    local = transport.sent_by_for(destination)
+    contact = contact_uri(from_user, transport.contact_for(destination), destination.transport)
+    text = (
+        f"OPTIONS {uri} SIP/2.0\r\n"
+        f"Via: {format_via(destination.via_token, local, branch)}\r\n"
+        "Max-Forwards: 70\r\n"
+        f"From: <sip:{from_user}@{local}>;tag={tag or new_tag()}\r\n"
+        f"To: <{uri}>\r\n"
+        f"Call-ID: {call_id}\r\n"
+        "CSeq: 1 OPTIONS\r\n"
+        f"Contact: <{contact}>\r\n"
+        "Accept: application/sdp\r\n"
+        f"User-Agent: {user_agent}\r\n"
+        "Content-Length: 0\r\n\r\n"
+    )
+    return PreparedRequest("OPTIONS", branch, text.encode())
 
 
 def _unhealthy(
@@ -177,11 +215,11 @@ async def probe_options(
             if share <= 0:
                 break
             attempts.append(address)
-            request = build_options_request(
+            request = prepared_options(
                 transport,
                 host,
                 port,
-                destination=address,
+                address,
                 request_user=request_user,
                 from_user=from_user,
                 user_agent=user_agent,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from shared.sip.errors import SipParseError
-from shared.sip.message import Headers, SipRequest, SipResponse
+from shared.sip.message import COMPACT_FORMS, Headers, SipRequest, SipResponse
 from shared.sip.numbers import MAX_CONTENT_LENGTH, parse_uint
 
 # RFC 3261 section 25.1 token, ASCII only: a method is echoed into CSeq and logs.
@@ -39,6 +39,8 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
     lines = text.split("\n")
     start = lines[0]
     items: list[tuple[str, str]] = []
+    # The lookup index is built here, in the one pass over the lines (see Headers.parsed).
+    index: dict[str, list[int]] = {}
     for line in lines[1:]:
         if not line:
             continue
@@ -51,8 +53,17 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
         name, sep, value = line.partition(":")
         if not sep:
             raise SipParseError(f"header line without colon: {line[:80]!r}")
-        items.append((name.strip(), value.strip()))
-    headers = Headers(items)
+        name = name.strip()
+        key = name.lower()
+        if len(key) == 1:
+            key = COMPACT_FORMS.get(key, key)
+        slot = index.get(key)
+        if slot is None:
+            index[key] = [len(items)]
+        else:
+            slot.append(len(items))
+        items.append((name, value.strip()))
+    headers = Headers.parsed(items, index)
     length_text = headers.get("content-length")
     if length_text is not None:
         # RFC 3261 section 18.3: over UDP a shorter Content-Length truncates the body

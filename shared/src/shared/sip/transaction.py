@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from shared.sip.errors import TransactionTimeout, TransportError
 from shared.sip.ids import BRANCH_MAGIC
@@ -20,6 +21,17 @@ from shared.sip.timers import DEFAULT_TIMERS, SipTimers
 from shared.sip.transport import SipTransport
 
 ProvisionalCallback = Callable[[SipResponse], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """A request already in wire form with what its transaction needs to know of it: the
+    probe path writes its OPTIONS straight to bytes instead of building a SipRequest and
+    then reading its top Via back out of it."""
+
+    method: str
+    branch: str
+    data: bytes
 
 
 class NonInviteClientTransaction:
@@ -32,7 +44,7 @@ class NonInviteClientTransaction:
     def __init__(
         self,
         transport: SipTransport,
-        request: SipRequest,
+        request: SipRequest | PreparedRequest,
         destination: Destination,
         *,
         timers: SipTimers = DEFAULT_TIMERS,
@@ -45,7 +57,6 @@ class NonInviteClientTransaction:
         if branch is None or not branch.startswith(BRANCH_MAGIC):
             raise ValueError("request needs a top Via with an RFC 3261 branch")
         self.transport = transport
-        self.request = request
         self.destination = as_target(destination)
         self.branch = branch
         self.method = request.method
@@ -56,7 +67,7 @@ class NonInviteClientTransaction:
         self.started_at: float | None = None  # time.monotonic() of the first transmission
         self.first_response_at: float | None = None
         self.last_provisional: SipResponse | None = None
-        self._data = request.to_bytes()
+        self._data = request.data if isinstance(request, PreparedRequest) else request.to_bytes()
         self._future: asyncio.Future[SipResponse] | None = None
         self._interval = timers.t1
         # One timer handle at a time: the next of Timer E (retransmit) and Timer F (give up).
