@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -9,12 +11,17 @@ from typing import Any
 
 import jwt
 from aiohttp import web
+from prometheus_client import Counter
 from shared.errors import AppError, ErrorStatus
 from shared.timefmt import utcnow
 from sqlalchemy import RowMapping
 
 from api_gateway.accounts import AccountStore, Identity
 from api_gateway.permissions import Permission
+
+ACCOUNT_READS = Counter(
+    "gateway_account_reads_total", "Accounts read from PostgreSQL to authenticate a token"
+)
 
 
 def unauthenticated(reason: str, message: str) -> AppError:
@@ -64,6 +71,10 @@ class Authenticator:
     _cache: dict[str, tuple[float, RowMapping | None]] = field(default_factory=dict)
     # Tokens whose signature already verified: token -> (trusted until, wall clock; claims).
     _verified: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    # Account reads under way, by cache key: the requests that miss together share one.
+    _reading: dict[str, asyncio.Task[RowMapping | None]] = field(default_factory=dict)
+    # Bumped by forget(): a read that began before a revocation does not refill the cache.
+    _generation: int = 0
 
     def token_claims(self, request: web.Request) -> dict[str, Any] | None:
         """The verified claims of the request's token; None when it carries none."""
@@ -113,16 +124,44 @@ class Authenticator:
         hit = self._cache.get(key)
         if hit is not None and now - hit[0] < self.cache_seconds:
             return hit[1]
-        account = await self.store.account_for_token(account_id, jti)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key] = (now, account)
+        # Single flight: when the entry expires, every request in flight with that token
+        # misses at once (32 at a time in the gateway benchmark: ~400 reads in 8 s instead
+        # of 2); they share one read. It runs as its own task, so a client that goes away
+        # does not cancel it under the others.
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.create_task(self._read(key, account_id, jti))
+            reading.add_done_callback(_retrieve)
+            self._reading[key] = reading
+        return await asyncio.shield(reading)
+
+    async def _read(self, key: str, account_id: str, jti: str) -> RowMapping | None:
+        generation, started = self._generation, time.monotonic()
+        ACCOUNT_READS.inc()
+        try:
+            account = await self.store.account_for_token(account_id, jti)
+        finally:
+            if self._reading.get(key) is asyncio.current_task():
+                self._reading.pop(key)
+        if generation == self._generation:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (started, account)
         return account
 
     def forget(self) -> None:
         """Drop what this replica trusts, so a revocation made here applies at once."""
         self._cache.clear()
         self._verified.clear()
+        self._reading.clear()
+        self._generation += 1
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a shared read's failure as seen: its waiters got it, or all of them left."""
+    if not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.exception()
 
 
 def _bearer(request: web.Request) -> str | None:
