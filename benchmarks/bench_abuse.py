@@ -51,16 +51,12 @@ from shared.logging import configure_logging  # noqa: E402
 from shared.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from benchmarks.support.platform import with_database  # noqa: E402
+
 ATTEMPTS = int(os.environ.get("BENCH_ATTEMPTS", "600"))
 CALLS = int(os.environ.get("BENCH_CALLS", "500"))
 CONCURRENCY = 16
 TARGET_P50_MS = 1.0
-
-
-def _with_database(url: str, name: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url)._replace(path=f"/{name}").geturl()
 
 
 async def _attempts(
@@ -184,7 +180,7 @@ async def main() -> None:
     base = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     name = f"voip_bench_abuse_{uuid.uuid4().hex[:8]}"
     env = {
-        "DATABASE_URL": _with_database(base, name),
+        "DATABASE_URL": with_database(base, name),
         "AMQP_URL": os.environ.get("AMQP_URL", DEFAULT_AMQP_URL),
         "QUEUE_PREFIX": f"bench-abuse-{uuid.uuid4().hex[:8]}",
     }
@@ -194,7 +190,7 @@ async def main() -> None:
         await bench_login(env)
         await bench_limit_checks(env)
     finally:
-        conn = await asyncpg.connect(_with_database(base, "postgres"))
+        conn = await asyncpg.connect(with_database(base, "postgres"))
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:

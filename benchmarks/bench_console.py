@@ -25,120 +25,35 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
 import asyncpg
 from playwright.async_api import Page, async_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.support.platform import ChildPlatform  # noqa: E402
 from tests.support.console import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-PYTHON = sys.executable
 PROVIDERS = int(os.environ.get("BENCH_PROVIDERS", "10000"))
 CHANGES = int(os.environ.get("BENCH_CHANGES", "10"))
 TARGET_FIRST_RENDER_MS = 1000.0
 TARGET_APPLY_MS = 200.0
 ADMIN_PASSWORD = "bench-console-password"
-SERVICES = (
-    ("provider-manager", "provider_manager"),
-    ("health-checker", "health_checker"),
-    ("api-gateway", "api_gateway"),
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-class Platform:
-    def __init__(self) -> None:
-        tag = uuid.uuid4().hex[:10]
-        base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/voip")
-        self.base_db = base
-        self.db_name = f"voip_bench_console_{tag}"
-        self.database_url = with_database(base, self.db_name)
-        self.amqp_url = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-        self.prefix = f"bench-console-{tag}"
-        self.port = free_port()
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "AMQP_URL": self.amqp_url,
-            "QUEUE_PREFIX": self.prefix,
-            "LOG_LEVEL": "WARNING",
-            "GATEWAY_HOST": "127.0.0.1",
-            "GATEWAY_PORT": str(self.port),
-            "GATEWAY_OPS_PORT": "0",
-            "PROVIDER_MANAGER_OPS_PORT": "0",
-            "HEALTH_CHECKER_OPS_PORT": "0",
-            "JWT_SECRET": "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
-            "ADMIN_USERNAME": "admin",
-            "ADMIN_PASSWORD": ADMIN_PASSWORD,
-            # Nothing is due while measuring, and no resync walks the fleet meanwhile.
-            "HEALTH_CHECK_INTERVAL": "86400",
-            "HEALTH_CHECK_RESYNC_INTERVAL": "86400",
-        }
-
-    def migrate(self) -> None:
-        for _, module in SERVICES:
-            subprocess.run(
-                [PYTHON, "-m", module, "migrate"],
-                env=self.env(),
-                check=True,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-            )
-
-    def start(self) -> None:
-        for name, module in SERVICES:
-            log = Path(f"/tmp/{self.prefix}-{name}.log")
-            with log.open("wb") as sink:
-                self.procs.append(
-                    subprocess.Popen(
-                        [PYTHON, "-m", module, "serve"],
-                        env=self.env(),
-                        cwd=ROOT,
-                        stdout=sink,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
-
-    def stop(self) -> None:
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.send_signal(2)
-        for proc in self.procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    async def drop(self) -> None:
-        conn = await asyncpg.connect(with_database(self.base_db, "postgres"))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+SERVICES = ("provider-manager", "health-checker", "api-gateway")
+SETTINGS = {
+    "GATEWAY_OPS_PORT": "0",
+    "PROVIDER_MANAGER_OPS_PORT": "0",
+    "HEALTH_CHECKER_OPS_PORT": "0",
+    # Nothing is due while measuring, and no resync walks the fleet meanwhile.
+    "HEALTH_CHECK_INTERVAL": "86400",
+    "HEALTH_CHECK_RESYNC_INTERVAL": "86400",
+}
 
 
 async def seed(database_url: str, count: int) -> list[tuple[str, str]]:
@@ -181,20 +96,6 @@ async def seed(database_url: str, count: int) -> list[tuple[str, str]]:
     return [(r["id"], r["hostname"]) for r in rows]
 
 
-async def wait_for_gateway(base: str) -> None:
-    deadline = time.monotonic() + 180  # three processes importing on a busy machine
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            try:
-                async with http.get(f"{base}/console/") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.3)
-    raise RuntimeError("the gateway did not start")
-
-
 async def first_render(page: Page, base: str) -> dict[str, float]:
     await page.goto(f"{base}/console/")
     await page.wait_for_function(
@@ -219,7 +120,7 @@ async def first_render(page: Page, base: str) -> dict[str, float]:
 
 
 async def status_changes(
-    page: Page, platform: Platform, fleet: list[tuple[str, str]]
+    page: Page, platform: ChildPlatform, fleet: list[tuple[str, str]]
 ) -> list[dict[str, float]]:
     """Alternate the first visible provider between unhealthy and healthy, one at a time."""
     from shared.broker import connect
@@ -250,7 +151,10 @@ async def status_changes(
             }
             sent = time.time() * 1000
             await rpc.request(
-                f"{platform.prefix}.provider-manager.request", "POST", "/v1/providers/health", body
+                f"{platform.queue_prefix}.provider-manager.request",
+                "POST",
+                "/v1/providers/health",
+                body,
             )
             await page.wait_for_function(
                 "([id, status]) => document.querySelector(`#board .vrow[data-id='${id}']`)"
@@ -341,13 +245,15 @@ async def os_load() -> str:
 
 
 async def main() -> int:
-    platform = Platform()
-    base = f"http://127.0.0.1:{platform.port}"
+    logdir = Path(tempfile.mkdtemp(prefix="bench-console-"))
+    platform = ChildPlatform("console", logdir, SETTINGS, admin_password=ADMIN_PASSWORD)
+    base = platform.gateway_url
     try:
-        platform.migrate()
+        platform.migrate(*(name.replace("-", "_") for name in SERVICES))
         fleet = await seed(platform.database_url, PROVIDERS)
-        platform.start()
-        await wait_for_gateway(base)
+        platform.serve(*SERVICES)
+        # Three processes importing on a busy machine.
+        await platform.wait_http(f"{base}/console/", timeout=180)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
@@ -373,7 +279,7 @@ async def main() -> int:
         return 0
     finally:
         platform.stop()
-        await platform.drop()
+        await platform.drop_database()
 
 
 if __name__ == "__main__":

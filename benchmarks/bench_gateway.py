@@ -8,7 +8,7 @@ on loopback.
     python benchmarks/bench_gateway.py --py-spy /tmp/pyspy/bin/py-spy  # sample them instead
 
 Every server and the load generator is its own process, so they share the machine's cores
-the way they would in production. A fresh database `voip_bench_<hex>` and queue prefix are
+the way they would in production. A fresh database `voip_bench_gateway_<hex>` and queue prefix are
 used and removed at the end. Prints figures; it is not a test and asserts nothing, but says
 which targets were missed (gateway GET >= 50% of the floor's requests/s with p99 <= 25 ms,
 POST >= 30% of the floor's, no errors). The phases alternate in short rounds and each round
@@ -22,142 +22,36 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-import uuid
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import aiohttp
-import asyncpg
-import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 HERE = Path(__file__).resolve().parent
-ADMIN_PASSWORD = "bench-admin-password"
+sys.path.insert(0, str(HERE.parent))
+from benchmarks.support.platform import (  # noqa: E402
+    PYTHON,
+    ROOT,
+    ChildPlatform,
+    asyncpg_url,
+    cpu_seconds,
+    free_port,
+)
+
 TARGET_RATIO = 0.5
 TARGET_POST_RATIO = 0.3
 TARGET_P99_MS = 25.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _asyncpg_url(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-class Platform:
-    """The processes under test, started with env settings and stopped by their own PIDs."""
-
-    def __init__(self, base_db: str, amqp_url: str, profile_dir: Path | None) -> None:
-        tag = uuid.uuid4().hex[:10]
-        self.db_name = f"voip_bench_{tag}"
-        self.base_db = base_db
-        self.database_url = _with_database(base_db, self.db_name)
-        self.amqp_url = amqp_url
-        self.queue_prefix = f"bench-{tag}"
-        self.gateway_port = _free_port()
-        self.floor_port = _free_port()
-        self.ops = {"api-gateway": _free_port(), "provider-manager": _free_port()}
-        self.profile_dir = profile_dir
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.logs: dict[str, Path] = {}
-
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            {
-                "DATABASE_URL": self.database_url,
-                "AMQP_URL": self.amqp_url,
-                "QUEUE_PREFIX": self.queue_prefix,
-                "LOG_LEVEL": "WARNING",
-                "GATEWAY_HOST": "127.0.0.1",
-                "GATEWAY_PORT": str(self.gateway_port),
-                "GATEWAY_OPS_PORT": str(self.ops["api-gateway"]),
-                "PROVIDER_MANAGER_OPS_PORT": str(self.ops["provider-manager"]),
-                "JWT_SECRET": "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
-                "ADMIN_USERNAME": "admin",
-                "ADMIN_PASSWORD": ADMIN_PASSWORD,
-            }
-        )
-        return env
-
-    def migrate(self) -> None:
-        for module in ("provider_manager", "api_gateway"):
-            subprocess.run(
-                [PYTHON, "-m", module, "migrate"],
-                env=self.env(),
-                check=True,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-            )
-
-    def start(self, name: str, args: list[str]) -> None:
-        log = Path(f"/tmp/{self.queue_prefix}-{name}.log")
-        self.logs[name] = log
-        command = [PYTHON, *args]
-        if self.profile_dir is not None and name != "floor":
-            out = self.profile_dir / f"{name}.prof"
-            command = [PYTHON, "-m", "cProfile", "-o", str(out), *args]
-        with log.open("wb") as sink:
-            self.procs[name] = subprocess.Popen(
-                command, env=self.env(), cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT
-            )
-
-    def stop(self) -> None:
-        for name, proc in reversed(list(self.procs.items())):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    print(f"{name} did not stop in 20 s; killing pid {proc.pid}")
-                    proc.kill()
-                    proc.wait()
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                tail = self.logs[name].read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
-
-
-async def _wait_http(url: str, platform: Platform, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while True:
-            platform.check_alive()
-            try:
-                async with session.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} not ready in {timeout} s")
-            await asyncio.sleep(0.2)
-
-
-async def _prepare(platform: Platform) -> tuple[str, str, dict[str, Any]]:
+async def _prepare(platform: ChildPlatform) -> tuple[str, str, dict[str, Any]]:
     """Log in, create the provider the GETs read; return (token, provider id, POST body)."""
-    base = f"http://127.0.0.1:{platform.gateway_port}"
     body = {
         "type": "sip",
         "hostname": "sip.telnyx.com",
@@ -167,39 +61,13 @@ async def _prepare(platform: Platform) -> tuple[str, str, dict[str, Any]]:
         "name": "bench provider",
         "detail": "created by the benchmark",
     }
-    async with aiohttp.ClientSession(base) as session:
-        async with session.post(
-            "/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
-        ) as resp:
-            resp.raise_for_status()
-            token = str((await resp.json())["token"])
-        headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(platform.gateway_url) as session:
+        headers = await platform.login(session)
+        token = headers["Authorization"].removeprefix("Bearer ")
         async with session.post("/v1.0/providers", json=body, headers=headers) as resp:
             resp.raise_for_status()
             provider_id = str((await resp.json())["id"])
     return token, provider_id, body
-
-
-def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for name, pid in pids.items():
-        try:
-            times = psutil.Process(pid).cpu_times()
-            out[name] = times.user + times.system
-        except psutil.Error:
-            out[name] = float("nan")
-    # The shared backends, read only: where the rest of the CPU goes.
-    for label, proc_name in (("rabbitmq", "beam.smp"), ("postgres", "postgres")):
-        total = 0.0
-        for proc in psutil.process_iter(["name"]):
-            if proc.info["name"] == proc_name:
-                try:
-                    times = proc.cpu_times()
-                    total += times.user + times.system
-                except psutil.Error:
-                    continue
-        out[label] = total
-    return out
 
 
 def _phase(
@@ -254,13 +122,13 @@ def _phase(
         if py_spy and profile_dir is not None and not label.startswith("floor")
     ]
     watched = {**pids, "loadgen": loadgen.pid}
-    cpu_before = _cpu_seconds(watched)
+    cpu_before = cpu_seconds(watched)
     wall_before = time.perf_counter()
     out, _ = loadgen.communicate(timeout=seconds + 120)
     wall = time.perf_counter() - wall_before
     for sampler in samplers:
         sampler.wait(timeout=60)
-    cpu_after = _cpu_seconds({k: v for k, v in watched.items() if k != "loadgen"})
+    cpu_after = cpu_seconds({k: v for k, v in watched.items() if k != "loadgen"})
     if loadgen.returncode != 0:
         raise RuntimeError(f"load generator failed for {label}")
     result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
@@ -296,7 +164,7 @@ def _print_result(result: dict[str, Any]) -> None:
     print(f"{'':<26} CPU ms per request: {per_request}")
 
 
-async def _cleanup_backends(platform: Platform) -> None:
+async def _cleanup_backends(platform: ChildPlatform) -> None:
     try:
         connection = await aio_pika.connect(platform.amqp_url)
         async with connection:
@@ -305,18 +173,17 @@ async def _cleanup_backends(platform: Platform) -> None:
                 await channel.exchange_delete(f"{platform.queue_prefix}.{service}.event")
     except Exception as exc:  # a leftover exchange is harmless; say so and go on
         print(f"(could not delete the benchmark exchanges: {exc})")
-    conn = await asyncpg.connect(_asyncpg_url(_with_database(platform.base_db, "postgres")))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{platform.db_name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await platform.drop_database()
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
-    base_db = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/voip")
-    amqp_url = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-    profile_dir = Path(args.profile_dir) if args.profile else None
-    platform = Platform(base_db, amqp_url, profile_dir)
+    floor_port, ops = free_port(), {"api-gateway": free_port(), "provider-manager": free_port()}
+    settings = {
+        "GATEWAY_OPS_PORT": str(ops["api-gateway"]),
+        "PROVIDER_MANAGER_OPS_PORT": str(ops["provider-manager"]),
+    }
+    platform = ChildPlatform("gateway", Path(tempfile.mkdtemp(prefix="bench-gateway-")), settings)
+    platform.profile_dir = Path(args.profile_dir) if args.profile else None
     print(
         f"bench: {args.seconds:g} s per phase, concurrency {args.concurrency}, "
         f"{os.cpu_count()} CPUs, database {platform.db_name}"
@@ -325,30 +192,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]
     async with AsyncExitStack() as stack:
         stack.push_async_callback(_cleanup_backends, platform)
         stack.callback(platform.stop)
-        await asyncio.to_thread(platform.migrate)
-        platform.start("provider-manager", ["-m", "provider_manager", "serve"])
-        platform.start("api-gateway", ["-m", "api_gateway", "serve"])
-        await _wait_http(f"http://127.0.0.1:{platform.ops['provider-manager']}/readyz", platform)
-        await _wait_http(f"http://127.0.0.1:{platform.ops['api-gateway']}/readyz", platform)
-        await _wait_http(f"http://127.0.0.1:{platform.gateway_port}/openapi.json", platform)
+        await asyncio.to_thread(platform.migrate, "provider_manager", "api_gateway")
+        platform.serve("provider-manager", "api-gateway")
+        await platform.wait_http(f"http://127.0.0.1:{ops['provider-manager']}/readyz")
+        await platform.wait_http(f"http://127.0.0.1:{ops['api-gateway']}/readyz")
+        await platform.wait_http(f"{platform.gateway_url}/openapi.json")
         token, provider_id, body = await _prepare(platform)
-        platform.start(
-            "floor",
-            [
-                str(HERE / "floor_server.py"),
-                "--port",
-                str(platform.floor_port),
-                "--database-url",
-                _asyncpg_url(platform.database_url),
-            ],
-        )
-        floor_url = f"http://127.0.0.1:{platform.floor_port}/v1.0/providers/{provider_id}"
-        await _wait_http(floor_url, platform)
+        floor_args = ["--port", str(floor_port)]
+        floor_args += ["--database-url", asyncpg_url(platform.database_url)]
+        platform.start("floor", [str(HERE / "floor_server.py"), *floor_args], profile=False)
+        floor_url = f"http://127.0.0.1:{floor_port}/v1.0/providers/{provider_id}"
+        await platform.wait_http(floor_url)
 
-        pids = {name: proc.pid for name, proc in platform.procs.items()}
-        gateway = f"http://127.0.0.1:{platform.gateway_port}"
+        pids = platform.pids()
+        gateway = platform.gateway_url
         auth = {"Authorization": f"Bearer {token}"}
-        floor_post = f"http://127.0.0.1:{platform.floor_port}/v1.0/providers"
+        floor_post = f"http://127.0.0.1:{floor_port}/v1.0/providers"
         phases = [
             ("floor GET", floor_url, "GET", {}, None),
             ("gateway GET", f"{gateway}/v1.0/providers/{provider_id}", "GET", auth, None),

@@ -14,18 +14,17 @@ import aiohttp
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 from api_gateway.app import GatewayApp
-from api_gateway.settings import Settings as GatewaySettings
 from provider_manager.app import ProviderManagerApp
 from provider_manager.credentials import new_key_text
-from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.broker import connect
 from shared.logging import configure_logging
 from shared.rpc import RpcClient
 
+from tests.support.apps import gateway_app, provider_manager_app, running
 from tests.support.backends import resolve_backends, with_database
 from tests.support.databases import drop_database, migrate_all
 from tests.support.events import EventCollector, collecting
-from tests.support.gateway_env import gateway_env, login
+from tests.support.gateway_env import login
 
 SERVICES = ("provider-manager", "call-manager", "health-checker")
 
@@ -109,22 +108,16 @@ def exchanges(platform_env: dict[str, Any]) -> dict[str, str]:
 async def provider_manager(
     platform_env: dict[str, Any],
 ) -> AsyncIterator[ProviderManagerApp]:
-    app = ProviderManagerApp(
-        ProviderManagerSettings.model_validate({**platform_env, "PROVIDER_MANAGER_OPS_PORT": 0})
-    )
-    await app.start()
-    yield app
-    await app.stop()
+    async with running(provider_manager_app(platform_env)) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")
 async def gateway(
     platform_env: dict[str, Any], provider_manager: ProviderManagerApp
 ) -> AsyncIterator[GatewayApp]:
-    app = GatewayApp(GatewaySettings.model_validate(gateway_env(platform_env)))
-    await app.start()
-    yield app
-    await app.stop()
+    async with running(gateway_app(platform_env)) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from shared.contracts.caller_ids import CallerIdCreate
 from shared.errors import AppError, ErrorStatus
 from shared.sip.testing.sipp import SippProcess
 
+from tests.support.apps import running
 from tests.support.calls import (
     CALL_MANAGER_ENV,
     CALL_SCENARIOS,
@@ -38,10 +39,8 @@ def call_manager_settings(platform_env: dict[str, Any]) -> CallManagerSettings:
 async def call_manager(
     call_manager_settings: CallManagerSettings, provider_manager: Any
 ) -> AsyncIterator[CallManagerApp]:
-    app = CallManagerApp(call_manager_settings)
-    await app.start()
-    yield app
-    await app.stop()
+    async with running(CallManagerApp(call_manager_settings)) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")

@@ -3,17 +3,16 @@ the password comes from provider-manager only when the challenge arrives."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from shared.logging import configure_logging
 from shared.sip.call import NO_CREDENTIALS
 from shared.sip.testing.sipp import SippProcess
 
 from tests.support.calls import call_body, create_provider, hangup, post_providercall, wait_call
+from tests.support.logs import debug_logs
 from tests.support.polling import eventually
 
 SIP_SCENARIOS = Path(__file__).parents[2] / "shared" / "tests" / "sip" / "scenarios"
@@ -40,12 +39,9 @@ async def test_a_challenged_call_is_answered_and_its_bye_signed(
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    configure_logging("tests", "DEBUG")
-    try:
+    with debug_logs():
         call, carrier = await _challenged_call(calls_api, admin_headers, tmp_path)
         logs = capfd.readouterr()
-    finally:
-        _restore_logging()
     assert (call["hangup_reason"], call["hangup_by"]) == ("normal", "local")
     [attempt] = call["attempts"]
     assert attempt["sip_status_code"] == 200
@@ -53,15 +49,6 @@ async def test_a_challenged_call_is_answered_and_its_bye_signed(
     # DEBUG logging of every service in this process saw the call, never the password.
     assert "provider_credentials_fetched" in logs.out
     assert PASSWORD not in logs.out and PASSWORD not in logs.err
-
-
-def _restore_logging() -> None:
-    captured = sys.stdout
-    sys.stdout = sys.__stdout__
-    try:
-        configure_logging("tests", "WARNING")
-    finally:
-        sys.stdout = captured
 
 
 async def _challenged_call(

@@ -5,7 +5,6 @@ Screenshots go to test-artifacts/console/ (gitignored) for a person to look at."
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,9 +20,10 @@ from health_checker.settings import Settings as HealthCheckerSettings
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from provider_manager.app import ProviderManagerApp
 
+from tests.support.apps import running
 from tests.support.calls import CALL_MANAGER_ENV
 from tests.support.console import CHROMIUM, CHROMIUM_ARGS, sign_in
-from tests.support.health import FAST_HEALTH_CHECKS
+from tests.support.health import FAST_HEALTH_CHECKS, drop_subscribe_queue
 from tests.support.providers import ProviderApi
 
 
@@ -31,10 +31,9 @@ from tests.support.providers import ProviderApi
 async def call_manager(
     platform_env: dict[str, Any], provider_manager: ProviderManagerApp
 ) -> AsyncIterator[CallManagerApp]:
-    app = CallManagerApp(CallManagerSettings.model_validate({**platform_env, **CALL_MANAGER_ENV}))
-    await app.start()
-    yield app
-    await app.stop()
+    settings = CallManagerSettings.model_validate({**platform_env, **CALL_MANAGER_ENV})
+    async with running(CallManagerApp(settings)) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
@@ -43,24 +42,10 @@ async def health_checker(
     provider_manager: ProviderManagerApp,
     broker: AbstractRobustConnection,
 ) -> AsyncIterator[HealthCheckerApp]:
-    app = HealthCheckerApp(
-        HealthCheckerSettings.model_validate(
-            {
-                **platform_env,
-                **FAST_HEALTH_CHECKS,
-                "HEALTH_CHECK_DNS_SERVERS": "127.0.0.1:9",
-            }
-        )
-    )
-    await app.start()
-    yield app
-    await app.stop()
-    # Its durable subscribe queue would outlive the run.
-    channel = await broker.channel()
-    with contextlib.suppress(Exception):
-        await channel.queue_delete(f"{platform_env['QUEUE_PREFIX']}.health-checker.subscribe")
-    with contextlib.suppress(Exception):
-        await channel.close()
+    env = {**platform_env, **FAST_HEALTH_CHECKS, "HEALTH_CHECK_DNS_SERVERS": "127.0.0.1:9"}
+    async with running(HealthCheckerApp(HealthCheckerSettings.model_validate(env))) as app:
+        yield app
+    await drop_subscribe_queue(broker, platform_env)
 
 
 @pytest.fixture(scope="module")

@@ -21,17 +21,17 @@ from aio_pika.abc import AbstractRobustConnection
 from api_gateway.accounts import AccountStore
 from api_gateway.app import GatewayApp
 from api_gateway.permissions import Permission
-from api_gateway.settings import Settings as GatewaySettings
 from call_manager.app import CallManagerApp
 from call_manager.settings import Settings as CallManagerSettings
 from shared.rpc import RpcClient
 from shared.sip.testing.sipp import SippProcess
 
+from tests.support.apps import gateway_app, running
 from tests.support.calls import CALL_MANAGER_ENV as CALLS_ENV
 from tests.support.calls import CALLER_ID
 from tests.support.databases import private_database
 from tests.support.events import EventCollector, collecting
-from tests.support.gateway_env import gateway_env, login
+from tests.support.gateway_env import login
 from tests.support.routed_calls import PASSWORD, AccountFactory, Caller, CarrierFactory
 from tests.support.routes import RouteDriver, private_routing
 
@@ -59,21 +59,18 @@ async def routing_database(platform_env: dict[str, Any]) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="package")
 async def routed_call_manager(failover_env: dict[str, Any]) -> AsyncIterator[CallManagerApp]:
-    app = CallManagerApp(CallManagerSettings.model_validate({**failover_env, **CALL_MANAGER_ENV}))
-    await app.start()
-    yield app
-    await app.stop()
+    settings = CallManagerSettings.model_validate({**failover_env, **CALL_MANAGER_ENV})
+    async with running(CallManagerApp(settings)) as app:
+        yield app
 
 
 @pytest.fixture(scope="package")
 async def routed_gateway(failover_env: dict[str, Any]) -> AsyncIterator[GatewayApp]:
     # The shared database's admin (created by whichever gateway starts first), a JWT secret
     # of our own.
-    env = gateway_env(failover_env, JWT_SECRET=f"failover-jwt-secret-{uuid.uuid4().hex}")
-    app = GatewayApp(GatewaySettings.model_validate(env))
-    await app.start()
-    yield app
-    await app.stop()
+    secret = f"failover-jwt-secret-{uuid.uuid4().hex}"
+    async with running(gateway_app(failover_env, JWT_SECRET=secret)) as app:
+        yield app
 
 
 @pytest.fixture(scope="package")

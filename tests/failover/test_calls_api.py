@@ -17,7 +17,7 @@ from shared.contracts.calls import CallCreateResult
 from shared.errors import not_found
 from shared.rpc import Router, RpcContext, RpcServer
 
-from tests.support.calls import get_json, wait_call
+from tests.support.calls import calls_body, get_json, post_calls, wait_call
 from tests.support.routed_calls import (
     LONDON,
     NIL_UUID,
@@ -25,11 +25,9 @@ from tests.support.routed_calls import (
     AccountFactory,
     Caller,
     CarrierFactory,
-    calls_body,
     invited,
     invites,
     place,
-    post_calls,
     sip_provider,
 )
 from tests.support.routes import RouteDriver

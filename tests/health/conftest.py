@@ -4,7 +4,6 @@ goes through the public API and deletes what it created."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from shared.sip.testing.dns_server import LoopbackDnsServer
 from shared.sip.testing.sipp import SippProcess
 from shared.sip.testing.udp_peers import SilentPeer, SipResponder
 
-from tests.support.health import FAST_HEALTH_CHECKS, StartHealthChecker
+from tests.support.health import FAST_HEALTH_CHECKS, StartHealthChecker, drop_subscribe_queue
 from tests.support.providers import ProviderApi
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -31,11 +30,7 @@ async def _drop_subscribe_queue(
 ) -> AsyncIterator[None]:
     """The health-checker's durable event queue would outlive the run: remove it after."""
     yield
-    channel = await broker.channel()
-    with contextlib.suppress(Exception):
-        await channel.queue_delete(f"{platform_env['QUEUE_PREFIX']}.health-checker.subscribe")
-    with contextlib.suppress(Exception):
-        await channel.close()
+    await drop_subscribe_queue(broker, platform_env)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ table column in clear.
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from typing import Any
 
@@ -19,11 +18,11 @@ from provider_manager.credentials import CredentialCipher
 from provider_manager.services.providers import ProviderService
 from shared.contracts.providers import ProviderCreate
 from shared.errors import AppError, ErrorStatus
-from shared.logging import configure_logging
 from shared.rpc import RpcClient
 from sqlalchemy import text
 
 from tests.support.events import EventCollector
+from tests.support.logs import debug_logs
 from tests.support.providers import assert_provider_shape, provider_body, providers_snapshot
 
 Headers = dict[str, str]
@@ -65,17 +64,6 @@ async def _database_text(app: ProviderManagerApp) -> str:
     return "\n".join(parts)
 
 
-def _restore_logging() -> None:
-    """Back to the session's level, writing to the real stdout: the capture's file closes
-    with this test, and later log lines must not go to it."""
-    captured = sys.stdout
-    sys.stdout = sys.__stdout__
-    try:
-        configure_logging("tests", "WARNING")
-    finally:
-        sys.stdout = captured
-
-
 async def test_fields_round_trip_and_the_password_stays_inside(
     http: aiohttp.ClientSession,
     admin_headers: Headers,
@@ -86,8 +74,7 @@ async def test_fields_round_trip_and_the_password_stays_inside(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     password, second = _secret(), _secret()
-    configure_logging("tests", "DEBUG")
-    try:
+    with debug_logs():
         status, created = await _call(
             http,
             "POST",
@@ -159,8 +146,6 @@ async def test_fields_round_trip_and_the_password_stays_inside(
         replies = json.dumps([created, updated, off, got, page])
         stored = await _database_text(provider_manager)
         logs = capfd.readouterr()
-    finally:
-        _restore_logging()
 
     for secret in (password, second):
         assert secret not in replies

@@ -16,24 +16,9 @@ from shared.errors import AppError, ErrorStatus
 from shared.rpc import RpcClient
 
 from tests.support.events import EventCollector
+from tests.support.providers import provider_body
 
 pytestmark = pytest.mark.usefixtures("provider_manager")
-
-TIMESTAMP = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$"
-
-
-def _body(**override: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": "sip",
-        "hostname": f"sip-{uuid.uuid4().hex[:8]}.example.com",
-        "name": "rpc test",
-        "detail": "created over RPC",
-        "tech_prefix": "",
-        "tech_postfix": "",
-        "tech_headers": {"X-Account": "42"},
-    }
-    body.update(override)
-    return body
 
 
 async def _error(rpc: RpcClient, queue: str, method: str, uri: str, data: Any = None) -> AppError:
@@ -46,7 +31,9 @@ async def test_crud_over_rpc(
     rpc: RpcClient, queues: dict[str, str], events: EventCollector
 ) -> None:
     queue = queues["provider-manager"]
-    created = await rpc.request(queue, "POST", "/v1/providers", _body())
+    created = await rpc.request(
+        queue, "POST", "/v1/providers", provider_body(tech_headers={"X-Account": "42"})
+    )
     provider_id = created["id"]
     assert uuid.UUID(provider_id).version == 4
     assert created["health_status"] == "unknown"
@@ -80,7 +67,7 @@ async def test_crud_over_rpc(
 
 async def test_replies_carry_status_codes(rpc: RpcClient, queues: dict[str, str]) -> None:
     queue = queues["provider-manager"]
-    response = await rpc.call(queue, "POST", "/v1/providers", _body())
+    response = await rpc.call(queue, "POST", "/v1/providers", provider_body())
     assert response.status_code == 200
     assert response.data_type == "application/json"
     missing = await rpc.call(queue, "GET", f"/v1/providers/{uuid.uuid4()}")
@@ -126,12 +113,12 @@ async def test_wrong_method_is_405(rpc: RpcClient, queues: dict[str, str]) -> No
         ("POST", "/v1/providers", {"type": "iax", "hostname": "sip.example.com"}, "type"),
         ("POST", "/v1/providers", {"type": "sip"}, "hostname"),
         ("POST", "/v1/providers", {"type": "sip", "hostname": "sip://x.com"}, "hostname"),
-        ("POST", "/v1/providers", _body(name="n" * 256), "name"),
-        ("POST", "/v1/providers", _body(tech_prefix="a b"), "tech_prefix"),
-        ("POST", "/v1/providers", _body(tech_postfix="\x01"), "tech_postfix"),
-        ("POST", "/v1/providers", _body(tech_headers={"Via": "x"}), "tech_headers"),
-        ("POST", "/v1/providers", _body(tech_headers={"X-A": 5}), "tech_headers"),
-        ("POST", "/v1/providers", _body(tech_headers={"X-A": "a\r\nb"}), "tech_headers"),
+        ("POST", "/v1/providers", provider_body(name="n" * 256), "name"),
+        ("POST", "/v1/providers", provider_body(tech_prefix="a b"), "tech_prefix"),
+        ("POST", "/v1/providers", provider_body(tech_postfix="\x01"), "tech_postfix"),
+        ("POST", "/v1/providers", provider_body(tech_headers={"Via": "x"}), "tech_headers"),
+        ("POST", "/v1/providers", provider_body(tech_headers={"X-A": 5}), "tech_headers"),
+        ("POST", "/v1/providers", provider_body(tech_headers={"X-A": "a\r\nb"}), "tech_headers"),
         ("POST", "/v1/providers", [], "body"),
         ("POST", "/v1/providers", "text", "body"),
         ("GET", "/v1/providers/not-a-uuid", None, "id"),
@@ -161,7 +148,7 @@ async def test_bad_requests_are_400(
 
 async def test_bad_update_changes_nothing(rpc: RpcClient, queues: dict[str, str]) -> None:
     queue = queues["provider-manager"]
-    created = await rpc.request(queue, "POST", "/v1/providers", _body())
+    created = await rpc.request(queue, "POST", "/v1/providers", provider_body())
     uri = f"/v1/providers/{created['id']}"
     for bad in ({"hostname": "a b"}, {"type": "iax"}, {"tech_headers": {"To": "x"}}, [1]):
         err = await _error(rpc, queue, "PUT", uri, bad)
@@ -205,7 +192,7 @@ async def test_redelivered_create_makes_one_provider_and_one_event(
     """The same broker message twice (a redelivery) yields the same provider, created once."""
     queue = queues["provider-manager"]
     message_id = uuid.uuid4().hex
-    body = _body()
+    body = provider_body()
     first = await rpc.request(queue, "POST", "/v1/providers", body, message_id=message_id)
     second = await rpc.request(queue, "POST", "/v1/providers", body, message_id=message_id)
     assert first == second
@@ -221,8 +208,10 @@ async def test_redelivered_create_makes_one_provider_and_one_event(
 
 async def test_many_concurrent_calls_on_one_client(rpc: RpcClient, queues: dict[str, str]) -> None:
     queue = queues["provider-manager"]
-    seed = await rpc.request(queue, "POST", "/v1/providers", _body())
-    creates = [rpc.request(queue, "POST", "/v1/providers", _body(name=f"c{i}")) for i in range(100)]
+    seed = await rpc.request(queue, "POST", "/v1/providers", provider_body())
+    creates = [
+        rpc.request(queue, "POST", "/v1/providers", provider_body(name=f"c{i}")) for i in range(100)
+    ]
     reads = [rpc.request(queue, "GET", f"/v1/providers/{seed['id']}") for _ in range(100)]
     results = await asyncio.gather(*creates, *reads)
     created, read = results[:100], results[100:]

@@ -63,14 +63,18 @@ async def create_provider(
     return result
 
 
-def call_body(provider_id: str, *targets: str, **fields: Any) -> dict[str, Any]:
-    """A POST /providercalls body: `targets` as tel destinations."""
+def calls_body(*targets: str, **fields: Any) -> dict[str, Any]:
+    """A POST /calls body: `targets` as tel destinations, from the verified CALLER_ID."""
     return {
-        "provider_id": provider_id,
         "source": {"type": "tel", "target": CALLER_ID, "target_name": "QA"},
         "destinations": [{"type": "tel", "target": t} for t in targets],
         **fields,
     }
+
+
+def call_body(provider_id: str, *targets: str, **fields: Any) -> dict[str, Any]:
+    """A POST /providercalls body: calls_body through `provider_id`."""
+    return {"provider_id": provider_id, **calls_body(*targets, **fields)}
 
 
 class Directory:
@@ -127,13 +131,16 @@ class Directory:
         ]
 
 
-async def post_providercall(
+async def request_json(
     http: aiohttp.ClientSession,
+    method: str,
+    path: str,
     headers: dict[str, str],
-    body: dict[str, Any],
+    body: dict[str, Any] | None = None,
     status: int = 200,
 ) -> dict[str, Any]:
-    async with http.post("/v1.0/providercalls", json=body, headers=headers) as resp:
+    """The JSON reply to `method path`, which must come with `status`."""
+    async with http.request(method, path, json=body, headers=headers) as resp:
         data: dict[str, Any] = await resp.json()
         assert resp.status == status, data
         return data
@@ -142,10 +149,25 @@ async def post_providercall(
 async def get_json(
     http: aiohttp.ClientSession, path: str, headers: dict[str, str], status: int = 200
 ) -> dict[str, Any]:
-    async with http.get(path, headers=headers) as resp:
-        data: dict[str, Any] = await resp.json()
-        assert resp.status == status, data
-        return data
+    return await request_json(http, "GET", path, headers, status=status)
+
+
+async def post_providercall(
+    http: aiohttp.ClientSession,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    status: int = 200,
+) -> dict[str, Any]:
+    return await request_json(http, "POST", "/v1.0/providercalls", headers, body, status)
+
+
+async def post_calls(
+    http: aiohttp.ClientSession,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    status: int = 200,
+) -> dict[str, Any]:
+    return await request_json(http, "POST", "/v1.0/calls", headers, body, status)
 
 
 async def wait_call(
@@ -165,7 +187,4 @@ async def wait_call(
 async def hangup(
     http: aiohttp.ClientSession, headers: dict[str, str], call_id: str
 ) -> dict[str, Any]:
-    async with http.post(f"/v1.0/calls/{call_id}/hangup", headers=headers) as resp:
-        data: dict[str, Any] = await resp.json()
-        assert resp.status == 200, data
-        return data
+    return await request_json(http, "POST", f"/v1.0/calls/{call_id}/hangup", headers)

@@ -10,12 +10,10 @@ from typing import Any
 
 import pytest
 from api_gateway.app import GatewayApp
-from api_gateway.settings import Settings as GatewaySettings
 from provider_manager.app import ProviderManagerApp
-from provider_manager.settings import Settings as ProviderManagerSettings
 
+from tests.support.apps import gateway_app, provider_manager_app, running
 from tests.support.carrier_setup import FAST_SETUP
-from tests.support.gateway_env import gateway_env
 from tests.support.telnyx_fake import FakeTelnyx
 
 
@@ -46,19 +44,13 @@ def setup_env(platform_env: dict[str, Any], fake_telnyx: FakeTelnyx) -> dict[str
 
 @pytest.fixture(scope="session")
 async def setup_pm(setup_env: dict[str, Any]) -> AsyncIterator[ProviderManagerApp]:
-    app = ProviderManagerApp(
-        ProviderManagerSettings.model_validate({**setup_env, "PROVIDER_MANAGER_OPS_PORT": 0})
-    )
-    await app.start()
-    yield app
-    await app.stop()
+    async with running(provider_manager_app(setup_env)) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")
 async def setup_gateway(
     setup_env: dict[str, Any], setup_pm: ProviderManagerApp
 ) -> AsyncIterator[GatewayApp]:
-    app = GatewayApp(GatewaySettings.model_validate(gateway_env(setup_env)))
-    await app.start()
-    yield app
-    await app.stop()
+    async with running(gateway_app(setup_env)) as app:
+        yield app

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aio_pika.abc import AbstractRobustConnection
 from health_checker.app import HealthCheckerApp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,3 +42,12 @@ async def target_row(engine: AsyncEngine, provider_id: str) -> dict[str, Any] | 
             .first()
         )
     return dict(row) if row is not None else None
+
+
+async def drop_subscribe_queue(broker: AbstractRobustConnection, env: dict[str, Any]) -> None:
+    """The health-checker's durable event queue would outlive the run: remove it."""
+    channel = await broker.channel()
+    with contextlib.suppress(Exception):
+        await channel.queue_delete(f"{env['QUEUE_PREFIX']}.health-checker.subscribe")
+    with contextlib.suppress(Exception):
+        await channel.close()

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 from shared.sip.testing.sipp import SippProcess, TracedMessage
 
-from tests.support.calls import CALLER_ID
+from tests.support.calls import calls_body, post_calls
 from tests.support.polling import eventually
 from tests.support.routes import RouteDriver
 
@@ -33,26 +33,6 @@ class Caller:
 AccountFactory = Callable[..., Any]
 # `carrier("a", "uas_reject.xml", **blanks)` -> a sipp carrier (the failover `carrier` fixture).
 CarrierFactory = Callable[..., SippProcess]
-
-
-def calls_body(*targets: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "source": {"type": "tel", "target": CALLER_ID, "target_name": "QA"},
-        "destinations": [{"type": "tel", "target": t} for t in targets],
-        **fields,
-    }
-
-
-async def post_calls(
-    http: aiohttp.ClientSession,
-    headers: dict[str, str],
-    body: dict[str, Any],
-    status: int = 200,
-) -> dict[str, Any]:
-    async with http.post("/v1.0/calls", json=body, headers=headers) as resp:
-        data: dict[str, Any] = await resp.json()
-        assert resp.status == status, data
-        return data
 
 
 async def place(http: aiohttp.ClientSession, caller: Caller, number: str) -> str:
@@ -86,8 +66,7 @@ async def invited(carrier: SippProcess, number: str, count: int = 1) -> list[Tra
 
 
 def call_id_header(message: TracedMessage) -> str:
-    for line in message.text.splitlines():
-        name, _, value = line.partition(":")
-        if name.strip().lower() in ("call-id", "i"):
-            return value.strip()
-    raise AssertionError(f"no Call-ID in {message.start_line}")
+    call_id = message.header("Call-ID")
+    if call_id is None:
+        raise AssertionError(f"no Call-ID in {message.start_line}")
+    return call_id

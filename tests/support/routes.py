@@ -11,11 +11,12 @@ from urllib.parse import urlencode
 
 import pytest
 from provider_manager.app import ProviderManagerApp
-from provider_manager.settings import Settings as ProviderManagerSettings
 from provider_manager.tables import providers
 from shared.errors import AppError
 from shared.rpc import RpcClient
 from sqlalchemy import update
+
+from tests.support.apps import provider_manager_app, running
 
 
 def new_customer() -> str:
@@ -83,18 +84,12 @@ async def private_routing(
 ) -> AsyncIterator[RouteDriver]:
     """A provider-manager of its own on `database_url`, with a random default route customer:
     default routes are global by nature, so those one test gives must reach no other."""
-    app = ProviderManagerApp(
-        ProviderManagerSettings.model_validate(
-            {
-                **env,
-                "DATABASE_URL": database_url,
-                "PROVIDER_MANAGER_OPS_PORT": 0,
-                "PROVIDER_MANAGER_DEFAULT_ROUTE_CUSTOMER_ID": str(uuid.uuid4()),
-            }
-        )
+    app = provider_manager_app(
+        {
+            **env,
+            "DATABASE_URL": database_url,
+            "PROVIDER_MANAGER_DEFAULT_ROUTE_CUSTOMER_ID": str(uuid.uuid4()),
+        }
     )
-    await app.start()
-    try:
+    async with running(app):
         yield RouteDriver(rpc, app.settings.request_queue("provider-manager"), app)
-    finally:
-        await app.stop()

@@ -24,145 +24,25 @@ import argparse
 import asyncio
 import os
 import resource
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import AsyncExitStack
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-import asyncpg
 import jwt
 import psutil
 from shared.sip.testing.sipp import SippProcess
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
-PYTHON = sys.executable
-PASSWORD = "bench-admin-password"
+sys.path.insert(0, str(HERE.parents[2]))
+from benchmarks.support.platform import ChildPlatform, cpu_seconds, free_port  # noqa: E402
+
 TARGET_P99_MS = 200.0
 SERVICES = ("provider-manager", "api-gateway", "call-manager")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-class Platform:
-    """The three services as child processes, stopped by their own PIDs."""
-
-    def __init__(self, workdir: Path) -> None:
-        tag = uuid.uuid4().hex[:10]
-        self.base_db = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/voip")
-        self.db_name = f"voip_bench_cps_{tag}"
-        self.workdir = workdir
-        self.gateway_port = _free_port()
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": _database(self.base_db, self.db_name),
-            "AMQP_URL": os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-            "QUEUE_PREFIX": f"bench-cps-{tag}",
-            "LOG_LEVEL": "WARNING",
-            "GATEWAY_HOST": "127.0.0.1",
-            "GATEWAY_PORT": str(self.gateway_port),
-            "GATEWAY_OPS_PORT": str(_free_port()),
-            "PROVIDER_MANAGER_OPS_PORT": str(_free_port()),
-            "CALL_MANAGER_OPS_PORT": str(_free_port()),
-            "CALL_MANAGER_SIP_HOST": "127.0.0.1",
-            "CALL_MANAGER_SIP_PORT": "0",
-            "JWT_SECRET": "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
-            "ADMIN_USERNAME": "admin",
-            "ADMIN_PASSWORD": PASSWORD,
-            # Per-customer fair-share limits are not what this measures: out of the way.
-            "CALL_MANAGER_CUSTOMER_MAX_CALLS": "100000",
-            "CALL_MANAGER_CUSTOMER_CALLS_PER_SECOND": "100000",
-        }
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def migrate(self) -> None:
-        for module in ("provider_manager", "api_gateway", "call_manager"):
-            subprocess.run(
-                [PYTHON, "-m", module, "migrate"],
-                env=self.env,
-                check=True,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-            )
-
-    def start(self) -> None:
-        for name in SERVICES:
-            module = name.replace("-", "_")
-            with (self.workdir / f"{name}.log").open("wb") as sink:
-                self.procs[name] = subprocess.Popen(
-                    [PYTHON, "-m", module, "serve"],
-                    env=self.env,
-                    cwd=ROOT,
-                    stdout=sink,
-                    stderr=subprocess.STDOUT,
-                )
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                tail = (self.workdir / f"{name}.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
-
-    def stop(self) -> None:
-        for name, proc in reversed(list(self.procs.items())):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    print(f"{name} did not stop in 20 s; killing pid {proc.pid}")
-                    proc.kill()
-                    proc.wait()
-
-    async def drop_database(self) -> None:
-        conn = await asyncpg.connect(_plain(_database(self.base_db, "postgres")))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-
-def _cpu(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds so far of our processes and of the shared RabbitMQ and PostgreSQL."""
-    out: dict[str, float] = {}
-    for name, pid in pids.items():
-        try:
-            times = psutil.Process(pid).cpu_times()
-            out[name] = times.user + times.system
-        except psutil.Error:
-            out[name] = float("nan")
-    for label, proc_name in (("rabbitmq", "beam.smp"), ("postgres", "postgres")):
-        total = 0.0
-        for proc in psutil.process_iter(["name"]):
-            if proc.info["name"] == proc_name:
-                try:
-                    times = proc.cpu_times()
-                    total += times.user + times.system
-                except psutil.Error:
-                    continue
-        out[label] = total
-    return out
 
 
 def _sample(
@@ -186,17 +66,10 @@ def _children_cpu() -> float:
 def invite_arrivals(sipp: SippProcess) -> dict[str, float]:
     """Dialed number -> wall-clock time sipp first received its INVITE (-trace_msg stamps)."""
     seen: dict[str, float] = {}
-    text = sipp.message_file.read_text(errors="replace") if sipp.message_file.exists() else ""
-    for block in text.split("-" * 47)[1:]:
-        lines = block.split("\n")
-        if len(lines) < 4 or "received" not in lines[1] or not lines[3].startswith("INVITE "):
-            continue
-        number = lines[3].split(" ")[1].removeprefix("sip:").split("@", 1)[0]
-        try:
-            stamp = datetime.strptime(lines[0].strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
-        except ValueError:
-            continue  # a block sipp is still writing
-        seen.setdefault(number, stamp)
+    for invite in sipp.received("INVITE"):
+        if invite.at is not None:
+            number = invite.start_line.split(" ")[1].removeprefix("sip:").split("@", 1)[0]
+            seen.setdefault(number, invite.at)
     return seen
 
 
@@ -207,10 +80,10 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
-async def _prepare(http: aiohttp.ClientSession, carrier: SippProcess) -> dict[str, str]:
-    async with http.post("/auth/login", json={"username": "admin", "password": PASSWORD}) as r:
-        r.raise_for_status()
-        headers = {"Authorization": f"Bearer {(await r.json())['token']}"}
+async def _prepare(
+    http: aiohttp.ClientSession, platform: ChildPlatform, carrier: SippProcess
+) -> dict[str, str]:
+    headers = await platform.login(http)
     body = {"type": "sip", "hostname": carrier.target, "name": "bench carrier"}
     async with http.post("/v1.0/providers", json=body, headers=headers) as r:
         r.raise_for_status()
@@ -228,7 +101,7 @@ async def _prepare(http: aiohttp.ClientSession, carrier: SippProcess) -> dict[st
 
 
 async def _wait_ready(
-    http: aiohttp.ClientSession, platform: Platform, headers: dict[str, str]
+    http: aiohttp.ClientSession, platform: ChildPlatform, headers: dict[str, str]
 ) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -241,20 +114,6 @@ async def _wait_ready(
             pass
         await asyncio.sleep(0.2)
     raise RuntimeError("call-manager did not answer in 60 s")
-
-
-async def _login_ready(http: aiohttp.ClientSession, platform: Platform) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        platform.check_alive()
-        try:
-            async with http.get("/openapi.json") as r:
-                if r.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the gateway did not come up in 60 s")
 
 
 async def drive(
@@ -296,13 +155,23 @@ async def drive(
 
 
 async def platform_steps(args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]:
-    platform = Platform(workdir)
+    settings = {
+        "GATEWAY_OPS_PORT": str(free_port()),
+        "PROVIDER_MANAGER_OPS_PORT": str(free_port()),
+        "CALL_MANAGER_OPS_PORT": str(free_port()),
+        "CALL_MANAGER_SIP_HOST": "127.0.0.1",
+        "CALL_MANAGER_SIP_PORT": "0",
+        # Per-customer fair-share limits are not what this measures: out of the way.
+        "CALL_MANAGER_CUSTOMER_MAX_CALLS": "100000",
+        "CALL_MANAGER_CUSTOMER_CALLS_PER_SECOND": "100000",
+    }
+    platform = ChildPlatform("cps", workdir, settings)
     results: list[dict[str, Any]] = []
     async with AsyncExitStack() as stack:
         stack.push_async_callback(platform.drop_database)
         stack.callback(platform.stop)
-        await asyncio.to_thread(platform.migrate)
-        platform.start()
+        await asyncio.to_thread(platform.migrate, "provider_manager", "api_gateway", "call_manager")
+        platform.serve(*SERVICES)
         carrier = SippProcess(
             workdir / "carrier",
             scenario=HERE / "scenarios" / "uas_answer_bye.xml",
@@ -310,20 +179,21 @@ async def platform_steps(args: argparse.Namespace, workdir: Path) -> list[dict[s
         )
         await carrier.start()
         stack.push_async_callback(carrier.stop)
-        base = f"http://127.0.0.1:{platform.gateway_port}"
         connector = aiohttp.TCPConnector(limit=256)
-        http = await stack.enter_async_context(aiohttp.ClientSession(base, connector=connector))
-        await _login_ready(http, platform)
-        headers = await _prepare(http, carrier)
+        http = await stack.enter_async_context(
+            aiohttp.ClientSession(platform.gateway_url, connector=connector)
+        )
+        await platform.wait_http(f"{platform.gateway_url}/openapi.json")
+        headers = await _prepare(http, platform, carrier)
         await _wait_ready(http, platform, headers)
-        pids = {name: proc.pid for name, proc in platform.procs.items()}
+        pids = platform.pids()
         call_manager = psutil.Process(pids["call-manager"])
         rss_idle = call_manager.memory_info().rss
         # What the processes burn with no calls (heartbeats, relays, reapers), per second:
         # taken off each step, so a slow rate is not charged for the idle loops.
-        idle_before, idle_wall = _cpu(pids), time.monotonic()
+        idle_before, idle_wall = cpu_seconds(pids), time.monotonic()
         await asyncio.sleep(args.idle_seconds)
-        idle_after = _cpu(pids)
+        idle_after = cpu_seconds(pids)
         idle_rate = {
             k: (idle_after[k] - idle_before[k]) / (time.monotonic() - idle_wall) for k in idle_after
         }
@@ -334,7 +204,7 @@ async def platform_steps(args: argparse.Namespace, workdir: Path) -> list[dict[s
         next_number = 0
         for rate in args.rates:
             sampler = _sample(args, pids["call-manager"], workdir, rate)
-            before = _cpu(pids)
+            before = cpu_seconds(pids)
             wall0 = time.monotonic()
             posted, outcomes = await drive(http, headers, rate, args.seconds, next_number)
             next_number += len(posted) + 1
@@ -348,7 +218,7 @@ async def platform_steps(args: argparse.Namespace, workdir: Path) -> list[dict[s
             rss_peak = call_manager.memory_info().rss
             await asyncio.sleep(2.5)  # the last calls' BYEs and write-backs, inside the window
             wall = time.monotonic() - wall0
-            after = _cpu(pids)
+            after = cpu_seconds(pids)
             if sampler is not None:
                 sampler.wait(timeout=60)
             platform.check_alive()
@@ -401,15 +271,18 @@ async def floor_steps(args: argparse.Namespace, workdir: Path) -> list[dict[str,
             await uac.start()
             assert uac.process is not None and uas.process is not None
             procs = {"sipp uas": uas.process.pid}
-            before = _cpu(procs)
+            before = cpu_seconds(procs)
             wall0 = time.monotonic()
             code = await uac.wait(args.seconds + 30)
             if code is None:
                 code = await uac.stop()
             wall = time.monotonic() - wall0
-            after = _cpu(procs)
+            after = cpu_seconds(procs)
             # The UAC has exited and been reaped: its CPU is in our children's usage.
-            after = {"sipp uac": _children_cpu() - children_before, "sipp uas": after["sipp uas"]}
+            after = {
+                "sipp uac": _children_cpu() - children_before,
+                "sipp uas": after["sipp uas"],
+            }
         results.append(
             {
                 "rate": rate,

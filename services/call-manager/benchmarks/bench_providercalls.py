@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,20 +57,10 @@ def first_invites(sipp: SippProcess) -> dict[str, float]:
     """Call-ID -> wall-clock time sipp first received its INVITE (its -trace_msg stamps);
     retransmissions are not new INVITEs."""
     seen: dict[str, float] = {}
-    text = sipp.message_file.read_text(errors="replace") if sipp.message_file.exists() else ""
-    for block in text.split("-" * 47)[1:]:
-        lines = block.split("\n")
-        if len(lines) < 4 or "received" not in lines[1] or not lines[3].startswith("INVITE "):
-            continue
-        call_id = next(
-            (ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("Call-ID:")), ""
-        )
-        try:
-            stamp = datetime.strptime(lines[0].strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
-        except ValueError:
-            continue  # a block sipp is still writing
-        if call_id and call_id not in seen:
-            seen[call_id] = stamp
+    for invite in sipp.received("INVITE"):
+        call_id = invite.header("Call-ID")
+        if call_id and invite.at is not None:
+            seen.setdefault(call_id, invite.at)
     return seen
 
 

@@ -13,6 +13,7 @@ import shutil
 import signal
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,10 +24,16 @@ SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 _BIND_FAILURES = (253, 254, 255)  # sipp's "fatal error" exit codes (bind failures among them)
 
 
+# Compact header names (RFC 3261 section 7.3.3) that header() also matches.
+_COMPACT = {"call-id": "i", "via": "v", "from": "f", "to": "t", "contact": "m"}
+
+
 @dataclass(frozen=True, slots=True)
 class TracedMessage:
     direction: str  # "received" or "sent", from sipp's point of view
     text: str
+    # Wall-clock time sipp stamped on it (None for a block sipp is still writing).
+    at: float | None = None
 
     @property
     def start_line(self) -> str:
@@ -41,6 +48,17 @@ class TracedMessage:
     def status_code(self) -> int | None:
         line = self.start_line
         return int(line.split(" ")[1]) if line.startswith("SIP/") else None
+
+    def header(self, name: str) -> str | None:
+        """The first `name` header's value (its compact form counts); None if absent."""
+        wanted = {name.lower(), _COMPACT.get(name.lower(), name.lower())}
+        for line in self.text.split("\n")[1:]:
+            if not line.strip():
+                break  # the end of the headers
+            key, colon, value = line.partition(":")
+            if colon and key.strip().lower() in wanted:
+                return value.strip()
+        return None
 
 
 def _port_bound(port: int, tcp: bool = False) -> bool:
@@ -221,7 +239,7 @@ class SippProcess(StartedInBlock):
             header = lines[1]
             direction = "received" if "received" in header else "sent"
             text = "\n".join(lines[3:]).strip("\n") + "\n"
-            out.append(TracedMessage(direction, text))
+            out.append(TracedMessage(direction, text, _stamp(lines[0])))
         return out
 
     def received(self, method: str | None = None) -> list[TracedMessage]:
@@ -234,6 +252,13 @@ class SippProcess(StartedInBlock):
 
 def _open_for_output(path: Path) -> BinaryIO:
     return open(path, "wb")  # a local file: no need to leave the event loop for this
+
+
+def _stamp(line: str) -> float | None:
+    try:
+        return datetime.strptime(line.strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+    except ValueError:
+        return None
 
 
 def _read(path: Path) -> str:
