@@ -3,6 +3,7 @@ so every race the health-checker can produce is played deterministically."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -30,22 +31,30 @@ def result(provider: dict[str, Any], status: str, checked_at: str | None = None)
     }
 
 
-async def write(rpc: RpcClient, queues: dict[str, str], *results: dict[str, Any]) -> dict[str, Any]:
-    reply: dict[str, Any] = await rpc.request(
-        queues["provider-manager"], "POST", URI, {"results": list(results)}
-    )
-    return reply
+WriteBack = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def write(
+    provider_manager: ProviderManagerApp, rpc: RpcClient, queues: dict[str, str]
+) -> WriteBack:
+    """`await write(*results)` -> the session's provider-manager's reply to one batch."""
+
+    async def post(*results: dict[str, Any]) -> dict[str, Any]:
+        body = {"results": list(results)}
+        reply: dict[str, Any] = await rpc.request(queues["provider-manager"], "POST", URI, body)
+        return reply
+
+    return post
 
 
 async def test_a_result_sets_status_and_checked_at(
-    provider_manager: ProviderManagerApp,
-    rpc: RpcClient,
-    queues: dict[str, str],
+    write: WriteBack,
     providers: ProviderApi,
 ) -> None:
     provider = await providers.create("carrier-a.example.com")
     checked_at = render(utcnow())
-    reply = await write(rpc, queues, result(provider, "healthy", checked_at=checked_at))
+    reply = await write(result(provider, "healthy", checked_at=checked_at))
     assert reply == {"applied": 1, "changed": 1, "ignored": 0}
     stored = await providers.get(provider["id"])
     assert stored["health_status"] == "healthy"
@@ -55,61 +64,53 @@ async def test_a_result_sets_status_and_checked_at(
 
 
 async def test_a_result_for_the_old_hostname_never_overwrites_the_reset(
-    provider_manager: ProviderManagerApp,
-    rpc: RpcClient,
-    queues: dict[str, str],
+    write: WriteBack,
     providers: ProviderApi,
 ) -> None:
     provider = await providers.create("old-host.example.com")
-    await write(rpc, queues, result(provider, "healthy"))
+    await write(result(provider, "healthy"))
     slow_probe_of_old_host = result(provider, "unhealthy")  # concluded after the change
 
     changed = await providers.update(provider["id"], hostname="new-host.example.com")
     assert changed["health_status"] == "unknown"
     assert changed["health_checked_at"] is None
 
-    reply = await write(rpc, queues, slow_probe_of_old_host)
+    reply = await write(slow_probe_of_old_host)
     assert reply == {"applied": 0, "changed": 0, "ignored": 1}
     stored = await providers.get(provider["id"])
     assert stored["health_status"] == "unknown"
     assert stored["health_checked_at"] is None
 
-    await write(rpc, queues, result(stored, "healthy"))
+    await write(result(stored, "healthy"))
     assert (await providers.get(provider["id"]))["health_status"] == "healthy"
 
 
 async def test_an_older_result_does_not_replace_a_newer_one(
-    provider_manager: ProviderManagerApp,
-    rpc: RpcClient,
-    queues: dict[str, str],
+    write: WriteBack,
     providers: ProviderApi,
 ) -> None:
     provider = await providers.create("ordering.example.com")
     now = utcnow()
-    await write(rpc, queues, result(provider, "healthy", checked_at=render(now)))
+    await write(result(provider, "healthy", checked_at=render(now)))
     late = result(provider, "unhealthy", checked_at=render(now - timedelta(seconds=5)))
-    assert (await write(rpc, queues, late))["ignored"] == 1
+    assert (await write(late))["ignored"] == 1
     assert (await providers.get(provider["id"]))["health_status"] == "healthy"
 
 
 async def test_deleted_and_unknown_providers_are_ignored(
-    provider_manager: ProviderManagerApp,
-    rpc: RpcClient,
-    queues: dict[str, str],
+    write: WriteBack,
     providers: ProviderApi,
 ) -> None:
     gone = await providers.create("gone.example.com")
     await providers.delete(gone["id"])
     never = {**gone, "id": "00000000-0000-4000-8000-000000000000"}
-    reply = await write(rpc, queues, result(gone, "healthy"), result(never, "healthy"))
+    reply = await write(result(gone, "healthy"), result(never, "healthy"))
     assert reply == {"applied": 0, "changed": 0, "ignored": 2}
     assert (await providers.get(gone["id"]))["health_status"] == "unknown"
 
 
 async def test_one_batch_applies_many_and_keeps_the_newest_per_provider(
-    provider_manager: ProviderManagerApp,
-    rpc: RpcClient,
-    queues: dict[str, str],
+    write: WriteBack,
     providers: ProviderApi,
 ) -> None:
     batch = [await providers.create(f"batch-{i}.example.com") for i in range(5)]
@@ -119,7 +120,7 @@ async def test_one_batch_applies_many_and_keeps_the_newest_per_provider(
     results.append(
         result(batch[0], "unhealthy", checked_at=render(now + timedelta(milliseconds=1)))
     )
-    reply = await write(rpc, queues, *results)
+    reply = await write(*results)
     assert reply == {"applied": 5, "changed": 5, "ignored": 1}
     statuses = [(await providers.get(p["id"]))["health_status"] for p in batch]
     assert statuses == ["unhealthy", "healthy", "healthy", "healthy", "healthy"]
@@ -127,15 +128,14 @@ async def test_one_batch_applies_many_and_keeps_the_newest_per_provider(
 
 async def test_provider_health_changed_is_published_only_on_a_change(
     provider_manager: ProviderManagerApp,
-    rpc: RpcClient,
-    queues: dict[str, str],
+    write: WriteBack,
     providers: ProviderApi,
     events: EventCollector,
 ) -> None:
     provider = await providers.create("events.example.com")
     pid = provider["id"]
     for status in ("healthy", "healthy", "healthy", "unhealthy", "unhealthy", "healthy"):
-        await write(rpc, queues, result(provider, status))
+        await write(result(provider, status))
 
     changes = await events.wait_for("provider_health_changed", count=3, provider_id=pid)
     # Let the relay publish anything still queued before asserting nothing else came.

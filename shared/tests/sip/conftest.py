@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +11,11 @@ import pytest
 from shared.sip.resolver import SipResolver
 from shared.sip.testing.dns_server import LoopbackDnsServer
 from shared.sip.testing.lifecycle import bound_transport
-from shared.sip.testing.sipp import SippProcess
+from shared.sip.testing.sipp import SippProcess, StartSipp
 from shared.sip.timers import SipTimers
 from shared.sip.transport import UdpTransport
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-
-StartSipp = Callable[..., Awaitable[SippProcess]]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

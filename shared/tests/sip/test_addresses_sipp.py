@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from shared.sip.addresses import RoutedAddresses
@@ -13,10 +13,8 @@ from shared.sip.options import probe_options
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
 from shared.sip.testing.lifecycle import bound_transport
-from shared.sip.testing.sipp import SippProcess
+from shared.sip.testing.sipp import StartSipp
 from shared.sip.transport import SipTransport
-
-StartSipp = Callable[..., Awaitable[SippProcess]]
 
 
 def primary_address() -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
 
 import pytest
 from prometheus_client import REGISTRY
@@ -17,11 +16,10 @@ from shared.sip.invite_request import CallSpec
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
 from shared.sip.testing.credentials import fixed_credentials
-from shared.sip.testing.sipp import SippProcess
+from shared.sip.testing.sipp import StartSipp
 from shared.sip.testing.waiting import wait_until
 from shared.sip.transport import UdpTransport
 
-StartSipp = Callable[..., Awaitable[SippProcess]]
 USER, PASSWORD = "trunk-7", "s3cret-pw"
 CHALLENGE = {
     401: ("401", "Unauthorized", "WWW-Authenticate", "Authorization"),

@@ -5,18 +5,15 @@ address at once and keeps the refusing one last for Retry-After seconds."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from shared.sip.call import CallEventKind, OutboundCall
 from shared.sip.dead_targets import DeadTargets, retry_after_seconds
 from shared.sip.invite_request import CallSpec
 from shared.sip.resolver import SipResolver, Target
 from shared.sip.testing.dns_server import LoopbackDnsServer
-from shared.sip.testing.sipp import SippProcess
+from shared.sip.testing.sipp import StartSipp
 from shared.sip.testing.udp_peers import SilentPeer
 from shared.sip.transport import UdpTransport
-
-StartSipp = Callable[..., Awaitable[SippProcess]]
 
 
 def two_targets(dns: LoopbackDnsServer, name: str, first: int, second: int) -> None:

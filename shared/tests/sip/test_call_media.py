@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Awaitable, Callable
 
 from shared.sip.call import CallEventKind, OutboundCall
 from shared.sip.invite_request import CallSpec
 from shared.sip.resolver import SipResolver
-from shared.sip.testing.sipp import SippProcess
+from shared.sip.testing.sipp import StartSipp
 from shared.sip.testing.waiting import wait_until
 from shared.sip.transport import UdpTransport
-
-StartSipp = Callable[..., Awaitable[SippProcess]]
 
 
 async def test_hold_reinvite_is_answered_recvonly_and_update_inactive(

@@ -3,17 +3,13 @@ Each scenario runs with -m 1: sipp exits 0 only if every request matched its che
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from shared.sip.call import CallEventKind, OutboundCall
 from shared.sip.invite_request import CallSpec
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
-from shared.sip.testing.sipp import SippProcess
+from shared.sip.testing.sipp import StartSipp
 from shared.sip.testing.waiting import wait_until
 from shared.sip.transport import UdpTransport
-
-StartSipp = Callable[..., Awaitable[SippProcess]]
 
 
 async def test_reliable_183_is_pracked_with_rack(

@@ -6,7 +6,8 @@ import asyncio
 import itertools
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from shared.sip.call import CallEventKind, CallState, OutboundCall
@@ -28,6 +29,20 @@ Addr = tuple[str, int]
 async def carrier() -> AsyncIterator[ScriptedPeer]:
     async with await ScriptedPeer.start() as peer:
         yield peer
+
+
+Dial = Callable[..., OutboundCall]
+
+
+@pytest.fixture
+def dial(transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer) -> Dial:
+    """`dial(**OutboundCall options)` -> a call to number 42 at the scripted carrier."""
+
+    def make(**options: Any) -> OutboundCall:
+        spec = CallSpec(request_uri=f"sip:42@{carrier.target}")
+        return OutboundCall(transport, resolver, spec, **options)
+
+    return make
 
 
 @pytest.fixture
@@ -77,13 +92,11 @@ async def answer(
 
 
 async def test_loose_route_set_steers_ack_and_bye(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer, ticker: RtpTicker
+    dial: Dial, carrier: ScriptedPeer, ticker: RtpTicker
 ) -> None:
     proxy = await ScriptedPeer.start()
     try:
-        call = OutboundCall(
-            transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"), ticker=ticker
-        )
+        call = dial(ticker=ticker)
         invite_task = asyncio.create_task(call.invite())
         # Record-Route as a UAS sees it: the proxy next to us is the last entry
         record_route = f"<sip:far.proxy.invalid;lr>, <sip:{proxy.target};lr>"
@@ -108,11 +121,9 @@ async def test_loose_route_set_steers_ack_and_bye(
 
 
 async def test_retransmitted_2xx_gets_the_same_ack(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer, ticker: RtpTicker
+    dial: Dial, carrier: ScriptedPeer, ticker: RtpTicker
 ) -> None:
-    call = OutboundCall(
-        transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"), ticker=ticker
-    )
+    call = dial(ticker=ticker)
     invite_task = asyncio.create_task(call.invite())
     _, addr, ok = await answer(carrier)
     assert (await invite_task).kind is CallEventKind.ANSWERED
@@ -125,9 +136,9 @@ async def test_retransmitted_2xx_gets_the_same_ack(
 
 
 async def test_retransmitted_busy_is_acked_again_on_the_invite_branch(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer
+    dial: Dial, carrier: ScriptedPeer
 ) -> None:
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"))
+    call = dial()
     invite_task = asyncio.create_task(call.invite())
     invite, addr = await carrier.expect_request("INVITE")
     busy = carrier.respond(invite, addr, 486, "Busy Here")
@@ -141,9 +152,9 @@ async def test_retransmitted_busy_is_acked_again_on_the_invite_branch(
 
 
 async def test_duplicate_2xx_before_the_ack_is_not_taken_for_a_fork(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer
+    dial: Dial, carrier: ScriptedPeer
 ) -> None:
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"))
+    call = dial()
     invite_task = asyncio.create_task(call.invite())
     invite, addr = await carrier.expect_request("INVITE")
     ok = carrier.respond(
@@ -158,13 +169,14 @@ async def test_duplicate_2xx_before_the_ack_is_not_taken_for_a_fork(
 
 
 async def test_rtp_silence_flows_to_the_answered_media_address(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer, ticker: RtpTicker
+    transport: UdpTransport,
+    carrier: ScriptedPeer,
+    dial: Dial,
+    ticker: RtpTicker,
 ) -> None:
     sink = await SilentPeer.start()
     try:
-        call = OutboundCall(
-            transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"), ticker=ticker
-        )
+        call = dial(ticker=ticker)
         invite_task = asyncio.create_task(call.invite())
         invite, _ = await carrier.expect_request("INVITE", timeout=5)
         offer = invite.body.decode()
@@ -196,9 +208,9 @@ async def test_rtp_silence_flows_to_the_answered_media_address(
 
 
 async def test_cancel_before_any_provisional_waits_for_one(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer
+    dial: Dial, carrier: ScriptedPeer
 ) -> None:
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"))
+    call = dial()
     invite_task = asyncio.create_task(call.invite())
     invite, addr = await carrier.expect_request("INVITE")
     cancel_task = asyncio.create_task(call.cancel())
@@ -219,10 +231,8 @@ async def test_cancel_before_any_provisional_waits_for_one(
     assert (await invite_task) is outcome
 
 
-async def test_200_crossing_cancel_is_acked_then_byed(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer
-) -> None:
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"))
+async def test_200_crossing_cancel_is_acked_then_byed(dial: Dial, carrier: ScriptedPeer) -> None:
+    call = dial()
     invite_task = asyncio.create_task(call.invite())
     invite, addr = await carrier.expect_request("INVITE")
     carrier.respond(invite, addr, 180, "Ringing")
@@ -246,10 +256,8 @@ async def test_200_crossing_cancel_is_acked_then_byed(
     assert call.state is CallState.CANCELLED
 
 
-async def test_answer_timeout_cancels(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer
-) -> None:
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"))
+async def test_answer_timeout_cancels(dial: Dial, carrier: ScriptedPeer) -> None:
+    call = dial()
     invite_task = asyncio.create_task(call.invite(answer_timeout=0.3))
     invite, addr = await carrier.expect_request("INVITE")
     carrier.respond(invite, addr, 180, "Ringing")
@@ -263,13 +271,9 @@ async def test_answer_timeout_cancels(
     assert outcome.error == "no answer within 0.3s"
 
 
-async def test_no_487_after_cancel_gives_up_after_64_t1(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer
-) -> None:
+async def test_no_487_after_cancel_gives_up_after_64_t1(dial: Dial, carrier: ScriptedPeer) -> None:
     timers = SipTimers(t1=0.02, t2=0.1)  # 64*T1 = 1.28 s
-    call = OutboundCall(
-        transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"), timers=timers
-    )
+    call = dial(timers=timers)
     invite_task = asyncio.create_task(call.invite())
     invite, addr = await carrier.expect_request("INVITE")
     carrier.respond(invite, addr, 183, "Session Progress")
@@ -282,9 +286,9 @@ async def test_no_487_after_cancel_gives_up_after_64_t1(
 
 
 async def test_carrier_bye_retransmission_is_answered_again(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer
+    transport: UdpTransport, carrier: ScriptedPeer, dial: Dial
 ) -> None:
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"))
+    call = dial()
     invite_task = asyncio.create_task(call.invite())
     _invite, addr, ok = await answer(carrier)
     assert (await invite_task).kind is CallEventKind.ANSWERED
@@ -309,9 +313,9 @@ async def test_carrier_bye_retransmission_is_answered_again(
 
 
 async def test_bye_from_a_stranger_gets_481(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer
+    transport: UdpTransport, carrier: ScriptedPeer, dial: Dial
 ) -> None:
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"))
+    call = dial()
     invite_task = asyncio.create_task(call.invite())
     _, addr, _ = await answer(carrier)
     assert (await invite_task).kind is CallEventKind.ANSWERED
@@ -329,12 +333,10 @@ async def test_bye_from_a_stranger_gets_481(
 
 
 async def test_reinvite_is_answered_with_our_sdp_until_acked(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer
+    transport: UdpTransport, carrier: ScriptedPeer, dial: Dial
 ) -> None:
     timers = SipTimers(t1=0.05, t2=0.2)
-    call = OutboundCall(
-        transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"), timers=timers
-    )
+    call = dial(timers=timers)
     invite_task = asyncio.create_task(call.invite())
     invite, addr, ok = await answer(carrier)
     assert (await invite_task).kind is CallEventKind.ANSWERED
@@ -357,10 +359,8 @@ async def test_reinvite_is_answered_with_our_sdp_until_acked(
     await hang_up(call, carrier)
 
 
-async def test_second_fork_2xx_is_acked_and_byed(
-    transport: UdpTransport, resolver: SipResolver, carrier: ScriptedPeer
-) -> None:
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:42@{carrier.target}"))
+async def test_second_fork_2xx_is_acked_and_byed(dial: Dial, carrier: ScriptedPeer) -> None:
+    call = dial()
     invite_task = asyncio.create_task(call.invite())
     invite, addr, _ = await answer(carrier)
     assert (await invite_task).kind is CallEventKind.ANSWERED

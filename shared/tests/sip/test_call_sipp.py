@@ -9,20 +9,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable
 
 import pytest
 from shared.sip.call import CallEventKind, CallState, OutboundCall
 from shared.sip.invite_request import CallSpec
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
-from shared.sip.testing.sipp import SippProcess, TracedMessage
+from shared.sip.testing.sipp import StartSipp, TracedMessage
 from shared.sip.testing.udp_peers import SilentPeer
 from shared.sip.testing.waiting import wait_until
 from shared.sip.timers import SipTimers
 from shared.sip.transport import UdpTransport
-
-StartSipp = Callable[..., Awaitable[SippProcess]]
 
 
 def header(message: TracedMessage, name: str) -> str | None:

@@ -6,19 +6,16 @@ import asyncio
 import itertools
 import re
 import time
-from collections.abc import Awaitable, Callable
 
 import pytest
 from shared.sip.options import OptionsProber, ProbeFailure, ProbeOutcome, probe_options
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
 from shared.sip.testing.dns_server import LoopbackDnsServer
-from shared.sip.testing.sipp import SippProcess
+from shared.sip.testing.sipp import StartSipp
 from shared.sip.testing.udp_peers import SilentPeer, SipResponder
 from shared.sip.timers import SipTimers
 from shared.sip.transport import UdpTransport
-
-StartSipp = Callable[..., Awaitable[SippProcess]]
 
 
 @pytest.mark.parametrize(

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable
 
 import pytest
 from shared.sip.errors import TransactionTimeout, TransportError
 from shared.sip.message import SipRequest, SipResponse
 from shared.sip.options import build_options_request
 from shared.sip.parser import parse_message
-from shared.sip.testing.sipp import SippProcess
+from shared.sip.testing.sipp import StartSipp
 from shared.sip.testing.udp_peers import SilentPeer, fast_response
 from shared.sip.testing.waiting import wait_until
 from shared.sip.timers import SipTimers
 from shared.sip.transaction import NonInviteClientTransaction
 from shared.sip.transport import Address, UdpTransport
-
-StartSipp = Callable[..., Awaitable[SippProcess]]
 
 
 def reply(request: bytes, status: str, cseq_method: str | None = None) -> bytes:

@@ -3,7 +3,7 @@ TLS front (Debian's sipp has no TLS) with a CA and certificate made for the test
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +14,11 @@ from shared.sip.options import ProbeFailure, probe_options
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
 from shared.sip.target import Target
-from shared.sip.testing.sipp import SippProcess, TracedMessage
+from shared.sip.testing.sipp import StartSipp, TracedMessage
 from shared.sip.testing.tls import PkiFiles, TlsFront, make_test_pki
 from shared.sip.testing.waiting import wait_until
 from shared.sip.timers import SipTimers
 from shared.sip.transport import SipTransport
-
-StartSipp = Callable[..., Awaitable[SippProcess]]
 
 
 def via(message: TracedMessage) -> str:

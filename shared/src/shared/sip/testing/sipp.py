@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -266,3 +267,8 @@ def _read(path: Path) -> str:
         return path.read_text(errors="replace")
     except FileNotFoundError:
         return ""
+
+
+# `await start_sipp("uas_invite_busy.xml", calls=1)` -> a started SippProcess (the SIP tests'
+# fixture; it stops every one it started).
+StartSipp = Callable[..., Awaitable[SippProcess]]
