@@ -57,14 +57,31 @@ class Tally:
         return len(self.failures)
 
 
-class Gateways:
+class Watcher:
+    """A loop (`_watch`) that runs in the background between start() and stop()."""
+
+    _task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class Gateways(Watcher):
     """The ready gateway replicas, refreshed every second from /readyz."""
 
     def __init__(self, replicas: list[Replica]) -> None:
         self.replicas = replicas
         self.ready: list[Replica] = list(replicas)
         self._cycle = itertools.count()
-        self._task: asyncio.Task[None] | None = None
 
     def pick(self) -> Replica | None:
         ready = self.ready
@@ -78,15 +95,6 @@ class Gateways:
                 states = await asyncio.gather(*(r.ready(session) for r in self.replicas))
                 self.ready = [r for r, ok in zip(self.replicas, states, strict=True) if ok]
                 await asyncio.sleep(1.0)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._watch())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
 
 class Window:
@@ -343,14 +351,13 @@ class EventAudit:
         await self.connection.close()
 
 
-class BackendWatch:
+class BackendWatch(Watcher):
     """Whether PostgreSQL and RabbitMQ accept connections, checked every half second: other
     suites on this machine restart them at times, and a scenario's figures must say so."""
 
     def __init__(self, endpoints: dict[str, tuple[str, int]]) -> None:
         self.endpoints = endpoints
         self.down: dict[str, list[float]] = {name: [] for name in endpoints}  # failed checks
-        self._task: asyncio.Task[None] | None = None
 
     async def _up(self, host: str, port: int) -> bool:
         try:
@@ -372,12 +379,3 @@ class BackendWatch:
             name: 0.5 * sum(1 for t in times if start <= t <= end)
             for name, times in self.down.items()
         }
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._watch())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task

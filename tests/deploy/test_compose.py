@@ -29,15 +29,20 @@ def _compose() -> list[str]:
     return [legacy]
 
 
-def test_compose_config_is_accepted_and_every_service_has_a_healthcheck() -> None:
-    env = {**os.environ, "JWT_SECRET": "compose-check-secret"}
-    result = subprocess.run(
+def _config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`compose config` of the deploy file under `env`."""
+    return subprocess.run(
         [*_compose(), "-f", str(DEPLOY / "docker-compose.yml"), "config"],
         capture_output=True,
         text=True,
         env=env,
         timeout=60,
     )
+
+
+def test_compose_config_is_accepted_and_every_service_has_a_healthcheck() -> None:
+    env = {**os.environ, "JWT_SECRET": "compose-check-secret"}
+    result = _config(env)
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     services = config["services"]
@@ -50,13 +55,7 @@ def test_compose_config_is_accepted_and_every_service_has_a_healthcheck() -> Non
 
 def test_compose_refuses_to_run_without_a_jwt_secret() -> None:
     env = {k: v for k, v in os.environ.items() if k != "JWT_SECRET"}
-    result = subprocess.run(
-        [*_compose(), "-f", str(DEPLOY / "docker-compose.yml"), "config"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    result = _config(env)
     assert result.returncode != 0
     assert "JWT_SECRET" in result.stderr
 
@@ -65,13 +64,7 @@ def test_compose_binds_sip_everywhere_and_advertises_the_public_ip() -> None:
     """A host behind 1:1 NAT: SIP_PUBLIC_IP becomes the advertised address of both SIP
     services; SIP and RTP ports are published as they are bound."""
     env = {**os.environ, "JWT_SECRET": "compose-check-secret", "SIP_PUBLIC_IP": "203.0.113.10"}
-    result = subprocess.run(
-        [*_compose(), "-f", str(DEPLOY / "docker-compose.yml"), "config"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    result = _config(env)
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     calls = services["call-manager"]["environment"]
