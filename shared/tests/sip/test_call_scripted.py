@@ -91,6 +91,14 @@ async def answer(
     return invite, addr, ok
 
 
+async def answered(call: OutboundCall, carrier: ScriptedPeer) -> tuple[SipRequest, Addr, bytes]:
+    """`call` invited and answered by the carrier (180, then 200 with SDP): what answer() gave."""
+    invite_task = asyncio.create_task(call.invite())
+    got = await answer(carrier)
+    assert (await invite_task).kind is CallEventKind.ANSWERED
+    return got
+
+
 async def test_loose_route_set_steers_ack_and_bye(
     dial: Dial, carrier: ScriptedPeer, ticker: RtpTicker
 ) -> None:
@@ -124,9 +132,7 @@ async def test_retransmitted_2xx_gets_the_same_ack(
     dial: Dial, carrier: ScriptedPeer, ticker: RtpTicker
 ) -> None:
     call = dial(ticker=ticker)
-    invite_task = asyncio.create_task(call.invite())
-    _, addr, ok = await answer(carrier)
-    assert (await invite_task).kind is CallEventKind.ANSWERED
+    _, addr, ok = await answered(call, carrier)
     first, _ = await carrier.expect_request("ACK")
     for _ in range(2):
         carrier.send(ok, addr)  # as if our ACK had been lost
@@ -289,9 +295,7 @@ async def test_carrier_bye_retransmission_is_answered_again(
     transport: UdpTransport, carrier: ScriptedPeer, dial: Dial
 ) -> None:
     call = dial()
-    invite_task = asyncio.create_task(call.invite())
-    _invite, addr, ok = await answer(carrier)
-    assert (await invite_task).kind is CallEventKind.ANSWERED
+    _invite, addr, ok = await answered(call, carrier)
     await carrier.expect_request("ACK")
     ok_msg = parse_message(ok)
     assert isinstance(ok_msg, SipResponse)
@@ -316,9 +320,7 @@ async def test_bye_from_a_stranger_gets_481(
     transport: UdpTransport, carrier: ScriptedPeer, dial: Dial
 ) -> None:
     call = dial()
-    invite_task = asyncio.create_task(call.invite())
-    _, addr, _ = await answer(carrier)
-    assert (await invite_task).kind is CallEventKind.ANSWERED
+    _, addr, _ = await answered(call, carrier)
     bye = (
         f"BYE sip:x@{transport.sent_by} SIP/2.0\r\n"
         f"Via: SIP/2.0/UDP {carrier.target};branch=z9hG4bKz\r\n"
@@ -337,9 +339,7 @@ async def test_reinvite_is_answered_with_our_sdp_until_acked(
 ) -> None:
     timers = SipTimers(t1=0.05, t2=0.2)
     call = dial(timers=timers)
-    invite_task = asyncio.create_task(call.invite())
-    invite, addr, ok = await answer(carrier)
-    assert (await invite_task).kind is CallEventKind.ANSWERED
+    invite, addr, ok = await answered(call, carrier)
     ok_msg = parse_message(ok)
     reinvite = (
         f"INVITE sip:anonymous@{transport.sent_by} SIP/2.0\r\n"
@@ -361,9 +361,7 @@ async def test_reinvite_is_answered_with_our_sdp_until_acked(
 
 async def test_second_fork_2xx_is_acked_and_byed(dial: Dial, carrier: ScriptedPeer) -> None:
     call = dial()
-    invite_task = asyncio.create_task(call.invite())
-    invite, addr, _ = await answer(carrier)
-    assert (await invite_task).kind is CallEventKind.ANSWERED
+    invite, addr, _ = await answered(call, carrier)
     await carrier.expect_request("ACK")
     carrier.respond(
         invite,
