@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared.sip.call import OutboundCall
+from shared.sip.invite_request import CallSpec
 from shared.sip.resolver import SipResolver
 from shared.sip.testing.dns_server import LoopbackDnsServer
 from shared.sip.testing.lifecycle import bound_transport
-from shared.sip.testing.sipp import SippProcess, StartSipp
+from shared.sip.testing.sipp import CallTo, SippProcess, StartSipp
 from shared.sip.timers import SipTimers
 from shared.sip.transport import UdpTransport
 
@@ -46,6 +48,16 @@ async def transport() -> AsyncIterator[UdpTransport]:
 @pytest.fixture
 def resolver() -> SipResolver:
     return SipResolver()
+
+
+@pytest.fixture
+def call_to(transport: UdpTransport, resolver: SipResolver) -> CallTo:
+    """`call_to("sip:1@<target>", **OutboundCall options)` -> a call on this test's transport."""
+
+    def make(request_uri: str, **options: Any) -> OutboundCall:
+        return OutboundCall(transport, resolver, CallSpec(request_uri=request_uri), **options)
+
+    return make
 
 
 @pytest.fixture

@@ -5,19 +5,17 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from shared.sip.call import CallEventKind, OutboundCall
-from shared.sip.invite_request import CallSpec
-from shared.sip.resolver import SipResolver
-from shared.sip.testing.sipp import StartSipp
+from shared.sip.call import CallEventKind
+from shared.sip.testing.sipp import CallTo, StartSipp
 from shared.sip.testing.waiting import wait_until
 from shared.sip.transport import UdpTransport
 
 
 async def test_hold_reinvite_is_answered_recvonly_and_update_inactive(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
+    call_to: CallTo, start_sipp: StartSipp
 ) -> None:
     sipp = await start_sipp("uas_hold_reinvite_update.xml", calls=1)
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:123@{sipp.target}"))
+    call = call_to(f"sip:123@{sipp.target}")
     assert (await call.invite()).kind is CallEventKind.ANSWERED
     rtp = call.rtp
     assert rtp is not None
@@ -47,12 +45,10 @@ async def test_hold_reinvite_is_answered_recvonly_and_update_inactive(
 
 
 async def test_no_rtp_ends_the_call_after_the_rtp_timeout(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
+    call_to: CallTo, start_sipp: StartSipp
 ) -> None:
     sipp = await start_sipp("uas_answer_no_rtp.xml", calls=1)
-    call = OutboundCall(
-        transport, resolver, CallSpec(request_uri=f"sip:123@{sipp.target}"), rtp_timeout=1.5
-    )
+    call = call_to(f"sip:123@{sipp.target}", rtp_timeout=1.5)
     answered = await call.invite()
     assert answered.kind is CallEventKind.ANSWERED
     ended = await call.wait_ended(timeout=10)
@@ -62,14 +58,10 @@ async def test_no_rtp_ends_the_call_after_the_rtp_timeout(
     assert len(sipp.received("BYE")) == 1
 
 
-async def test_rtp_keeps_the_call_up(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
-) -> None:
+async def test_rtp_keeps_the_call_up(call_to: CallTo, start_sipp: StartSipp) -> None:
     # sipp's built-in uas with -rtp_echo: our own silence comes back, so media is alive
     sipp = await start_sipp(calls=1, extra_args=("-rtp_echo",))
-    call = OutboundCall(
-        transport, resolver, CallSpec(request_uri=f"sip:123@{sipp.target}"), rtp_timeout=1.0
-    )
+    call = call_to(f"sip:123@{sipp.target}", rtp_timeout=1.0)
     assert (await call.invite()).kind is CallEventKind.ANSWERED
     await asyncio.sleep(2.5)
     assert not call.ended and call.rtp is not None and call.rtp.packets_received > 50
@@ -77,13 +69,13 @@ async def test_rtp_keeps_the_call_up(
 
 
 async def test_answer_with_port_70000_is_acked_then_byed_and_others_unaffected(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
+    call_to: CallTo, start_sipp: StartSipp
 ) -> None:
     good = await start_sipp(calls=1, extra_args=("-rtp_echo",))
-    other = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:1@{good.target}"))
+    other = call_to(f"sip:1@{good.target}")
     assert (await other.invite()).kind is CallEventKind.ANSWERED
     bad = await start_sipp("uas_answer_bad_port.xml", calls=1)
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:2@{bad.target}"))
+    call = call_to(f"sip:2@{bad.target}")
     outcome = await call.invite()
     assert outcome.kind is CallEventKind.FAILED and outcome.status_code == 200
     assert outcome.error is not None and "unusable 2xx" in outcome.error

@@ -7,16 +7,14 @@ from shared.sip.call import CallEventKind, OutboundCall
 from shared.sip.invite_request import CallSpec
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
-from shared.sip.testing.sipp import StartSipp
+from shared.sip.testing.sipp import CallTo, StartSipp
 from shared.sip.testing.waiting import wait_until
 from shared.sip.transport import UdpTransport
 
 
-async def test_reliable_183_is_pracked_with_rack(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
-) -> None:
+async def test_reliable_183_is_pracked_with_rack(call_to: CallTo, start_sipp: StartSipp) -> None:
     sipp = await start_sipp("uas_prack.xml", calls=1)
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:1@{sipp.target}"))
+    call = call_to(f"sip:1@{sipp.target}")
     assert (await call.invite()).kind is CallEventKind.ANSWERED
     await call.bye()
     assert await sipp.wait(10) == 0, sipp.output()[-3000:]
@@ -30,10 +28,10 @@ async def test_reliable_183_is_pracked_with_rack(
 
 
 async def test_session_refreshed_by_us_when_we_are_the_refresher(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
+    call_to: CallTo, start_sipp: StartSipp
 ) -> None:
     sipp = await start_sipp("uas_session_refresh.xml", calls=1)
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:1@{sipp.target}"))
+    call = call_to(f"sip:1@{sipp.target}")
     answered = await call.invite()
     assert answered.kind is CallEventKind.ANSWERED
     assert call.session_timer is not None and call.session_timer.refresher == "uac"
@@ -46,10 +44,10 @@ async def test_session_refreshed_by_us_when_we_are_the_refresher(
 
 
 async def test_no_refresh_from_the_refresher_ends_the_call(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
+    call_to: CallTo, start_sipp: StartSipp
 ) -> None:
     sipp = await start_sipp("uas_session_expiry.xml", calls=1)
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:1@{sipp.target}"))
+    call = call_to(f"sip:1@{sipp.target}")
     answered = await call.invite()
     ended = await call.wait_ended(timeout=8)
     assert ended.kind is CallEventKind.LOCAL_HANGUP and ended.cause == "session_expired"
@@ -57,11 +55,9 @@ async def test_no_refresh_from_the_refresher_ends_the_call(
     assert await sipp.wait(10) == 0, sipp.output()[-3000:]
 
 
-async def test_422_is_retried_with_min_se(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
-) -> None:
+async def test_422_is_retried_with_min_se(call_to: CallTo, start_sipp: StartSipp) -> None:
     sipp = await start_sipp("uas_422_min_se.xml", calls=1)
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:1@{sipp.target}"))
+    call = call_to(f"sip:1@{sipp.target}")
     assert (await call.invite()).kind is CallEventKind.ANSWERED
     assert [a.status_code for a in call.target_attempts] == [422, 200]
     await call.bye()
@@ -69,13 +65,9 @@ async def test_422_is_retried_with_min_se(
     assert len(sipp.received("INVITE")) == 2
 
 
-async def test_302_is_followed_to_its_sip_contact(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
-) -> None:
+async def test_302_is_followed_to_its_sip_contact(call_to: CallTo, start_sipp: StartSipp) -> None:
     sipp = await start_sipp("uas_302_redirect.xml", calls=1)
-    call = OutboundCall(
-        transport, resolver, CallSpec(request_uri=f"sip:1@{sipp.target}"), max_redirects=2
-    )
+    call = call_to(f"sip:1@{sipp.target}", max_redirects=2)
     assert (await call.invite()).kind is CallEventKind.ANSWERED
     assert call.invite_request is not None
     assert call.invite_request.uri.startswith("sip:redirected@")

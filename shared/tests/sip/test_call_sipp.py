@@ -15,7 +15,7 @@ from shared.sip.call import CallEventKind, CallState, OutboundCall
 from shared.sip.invite_request import CallSpec
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
-from shared.sip.testing.sipp import StartSipp, TracedMessage
+from shared.sip.testing.sipp import CallTo, StartSipp, TracedMessage
 from shared.sip.testing.udp_peers import SilentPeer
 from shared.sip.testing.waiting import wait_until
 from shared.sip.timers import SipTimers
@@ -94,11 +94,9 @@ async def test_answer_with_header_checks_and_exact_request_uri(
     assert sipp.errors() == ""
 
 
-async def test_busy_fails_486_and_is_acked(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
-) -> None:
+async def test_busy_fails_486_and_is_acked(call_to: CallTo, start_sipp: StartSipp) -> None:
     sipp = await start_sipp("uas_invite_busy.xml", calls=1)
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:123@{sipp.target}"))
+    call = call_to(f"sip:123@{sipp.target}")
     outcome = await call.invite()
     assert outcome.kind is CallEventKind.FAILED
     assert (outcome.status_code, outcome.reason) == (486, "Busy Here")
@@ -114,11 +112,9 @@ async def test_busy_fails_486_and_is_acked(
     assert ack_msg.call_id == inv.call_id
 
 
-async def test_ring_then_cancel_487_is_acked(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
-) -> None:
+async def test_ring_then_cancel_487_is_acked(call_to: CallTo, start_sipp: StartSipp) -> None:
     sipp = await start_sipp("uas_invite_ring_cancel.xml", calls=1)
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:123@{sipp.target}"))
+    call = call_to(f"sip:123@{sipp.target}")
     invite_task = asyncio.create_task(call.invite())
     async for event in call.events():
         if event.status_code == 180:
@@ -139,11 +135,9 @@ async def test_ring_then_cancel_487_is_acked(
     assert parse_message(ack.text.encode()).cseq == (1, "ACK")
 
 
-async def test_carrier_bye_is_answered_and_reported(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
-) -> None:
+async def test_carrier_bye_is_answered_and_reported(call_to: CallTo, start_sipp: StartSipp) -> None:
     sipp = await start_sipp("uas_invite_remote_bye.xml", calls=1)
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:123@{sipp.target}"))
+    call = call_to(f"sip:123@{sipp.target}")
     outcome = await call.invite()
     assert outcome.kind is CallEventKind.ANSWERED
     assert outcome.remote_media is not None and outcome.remote_media.codec is not None
@@ -158,11 +152,9 @@ async def test_carrier_bye_is_answered_and_reported(
     assert header(bye_ok, "CSeq") == "1 BYE"
 
 
-async def test_service_unavailable_fails_503(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
-) -> None:
+async def test_service_unavailable_fails_503(call_to: CallTo, start_sipp: StartSipp) -> None:
     sipp = await start_sipp("uas_invite_503.xml", calls=1)
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:123@{sipp.target}"))
+    call = call_to(f"sip:123@{sipp.target}")
     outcome = await call.invite()
     assert (outcome.kind, outcome.status_code) == (CallEventKind.FAILED, 503)
     assert outcome.reason == "Service Unavailable"
@@ -170,15 +162,11 @@ async def test_service_unavailable_fails_503(
     assert len(sipp.received("ACK")) == 1
 
 
-async def test_silent_target_times_out_with_timer_b(
-    transport: UdpTransport, resolver: SipResolver
-) -> None:
+async def test_silent_target_times_out_with_timer_b(call_to: CallTo) -> None:
     peer = await SilentPeer.start()
     try:
         timers = SipTimers(t1=0.05)  # Timer B = 3.2 s
-        call = OutboundCall(
-            transport, resolver, CallSpec(request_uri=f"sip:123@{peer.target}"), timers=timers
-        )
+        call = call_to(f"sip:123@{peer.target}", timers=timers)
         started = time.monotonic()
         outcome = await call.invite()
         elapsed = time.monotonic() - started
@@ -194,11 +182,9 @@ async def test_silent_target_times_out_with_timer_b(
         peer.close()
 
 
-async def test_rtp_silence_reaches_sipp_media_port(
-    transport: UdpTransport, resolver: SipResolver, start_sipp: StartSipp
-) -> None:
+async def test_rtp_silence_reaches_sipp_media_port(call_to: CallTo, start_sipp: StartSipp) -> None:
     sipp = await start_sipp(calls=1, extra_args=("-rtp_echo",))
-    call = OutboundCall(transport, resolver, CallSpec(request_uri=f"sip:service@{sipp.target}"))
+    call = call_to(f"sip:service@{sipp.target}")
     assert (await call.invite()).kind is CallEventKind.ANSWERED
     assert call.remote_media is not None and call.remote_media.port == sipp.media_port
     # sipp -rtp_echo bounces our packets back to the RTP socket they came from: the stream

@@ -16,9 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from shared.sip.testing.lifecycle import StartedInBlock
+
+if TYPE_CHECKING:
+    from shared.sip.call import OutboundCall
 from shared.sip.testing.ports import free_even_port_block, free_udp_port
 
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
@@ -272,3 +275,7 @@ def _read(path: Path) -> str:
 # `await start_sipp("uas_invite_busy.xml", calls=1)` -> a started SippProcess (the SIP tests'
 # fixture; it stops every one it started).
 StartSipp = Callable[..., Awaitable[SippProcess]]
+
+# `call_to("sip:1@<sipp target>", **OutboundCall options)` -> an OutboundCall on the test's
+# transport and resolver (the SIP tests' fixture).
+CallTo = Callable[..., "OutboundCall"]
