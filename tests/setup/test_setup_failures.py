@@ -10,12 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from provider_manager.app import ProviderManagerApp
-from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.rpc import RpcClient
 
+from tests.support.apps import provider_manager_app, running
 from tests.support.carrier_setup import (
-    SETUP_URI,
     SetupDriver,
     assert_nothing_left,
     setup_body,
@@ -198,37 +196,26 @@ async def test_setup_deadline_cancels_an_ambiguous_create_and_finds_it_by_tag(
 ) -> None:
     """The carrier commits the connection but answers after the setup's deadline: the
     rollback finds the unrecorded connection by its tag and deletes it."""
-    prefix = f"{platform_env['QUEUE_PREFIX']}-deadline-{uuid.uuid4().hex[:6]}"
-    app = ProviderManagerApp(
-        ProviderManagerSettings.model_validate(
-            {
-                **platform_env,
-                "QUEUE_PREFIX": prefix,
-                "PROVIDER_MANAGER_OPS_PORT": 0,
-                "TELNYX_API_BASE_URL": fake.base_url,
-                "TELNYX_SIP_EGRESS_ADDRESSES": "203.0.113.10:5060",
-                "TELNYX_REQUEST_TIMEOUT": 10.0,
-                "PROVIDER_MANAGER_SETUP_DEADLINE": 1.0,
-                "PROVIDER_MANAGER_SETUP_ROLLBACK_DEADLINE": 5.0,
-            }
-        )
-    )
-    await app.start()
-    try:
+    env = {
+        **platform_env,
+        "QUEUE_PREFIX": f"{platform_env['QUEUE_PREFIX']}-deadline-{uuid.uuid4().hex[:6]}",
+        "TELNYX_API_BASE_URL": fake.base_url,
+        "TELNYX_SIP_EGRESS_ADDRESSES": "203.0.113.10:5060",
+        "TELNYX_REQUEST_TIMEOUT": 10.0,
+        "PROVIDER_MANAGER_SETUP_DEADLINE": 1.0,
+        "PROVIDER_MANAGER_SETUP_ROLLBACK_DEADLINE": 5.0,
+    }
+    async with running(provider_manager_app(env)) as app:
+        driver = SetupDriver(app, rpc, app.settings.request_queue("provider-manager"))
         fake.add_fault(method="POST", path=CONNS, action="commit_then_delay", delay=5.0)
-        reply = await rpc.call(
-            f"{prefix}.provider-manager.request", "POST", SETUP_URI, setup_body(), timeout=30
-        )
+        reply = await driver.setup()
         assert reply.status_code == 502, reply.data
         assert reply.data["reason"] == "CARRIER_TIMEOUT"
         assert reply.data["details"]["step"] == "ip_connection"
         setup_id = reply.data["details"]["setup_id"]
         assert_nothing_left(fake, setup_id)
-        driver = SetupDriver(app, rpc, f"{prefix}.provider-manager.request")
         record = await driver.journal(setup_id)
         assert record["state"] == "rolled_back"
         assert record["resources"]["telnyx_connection_id"] is None  # never heard of it...
         deleted = [d["kind"] for d in record["cleanup"][0]["deleted"]]
         assert deleted == ["ip_connection", "outbound_voice_profile"]  # ...yet it is gone
-    finally:
-        await app.stop()

@@ -9,10 +9,9 @@ from typing import Any
 import aiohttp
 import pytest
 from api_gateway.app import GatewayApp
-from provider_manager.app import ProviderManagerApp
-from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.rpc import RpcClient
 
+from tests.support.apps import provider_manager_app, running
 from tests.support.carrier_setup import SETUP_URI, SetupDriver, assert_nothing_left, setup_body
 from tests.support.telnyx_fake import FORBIDDEN_KEY, VALID_KEY, FakeTelnyx
 
@@ -96,26 +95,16 @@ async def test_rejected_key_is_a_422_and_creates_nothing(
 async def test_unconfigured_egress_is_a_clear_503(
     platform_env: dict[str, Any], rpc: RpcClient, fake_telnyx: FakeTelnyx
 ) -> None:
-    prefix = f"{platform_env['QUEUE_PREFIX']}-noegress-{uuid.uuid4().hex[:6]}"
-    app = ProviderManagerApp(
-        ProviderManagerSettings.model_validate(
-            {
-                **platform_env,
-                "QUEUE_PREFIX": prefix,
-                "PROVIDER_MANAGER_OPS_PORT": 0,
-                "TELNYX_API_BASE_URL": fake_telnyx.base_url,
-                "TELNYX_SIP_EGRESS_ADDRESSES": "",
-            }
-        )
-    )
-    await app.start()
-    try:
+    env = {
+        **platform_env,
+        "QUEUE_PREFIX": f"{platform_env['QUEUE_PREFIX']}-noegress-{uuid.uuid4().hex[:6]}",
+        "TELNYX_API_BASE_URL": fake_telnyx.base_url,
+        "TELNYX_SIP_EGRESS_ADDRESSES": "",
+    }
+    async with running(provider_manager_app(env)) as app:
         fake_telnyx.reset()
-        reply = await rpc.call(
-            f"{prefix}.provider-manager.request", "POST", SETUP_URI, setup_body(), timeout=10
-        )
-    finally:
-        await app.stop()
+        queue = app.settings.request_queue("provider-manager")
+        reply = await rpc.call(queue, "POST", SETUP_URI, setup_body(), timeout=10)
     assert reply.status_code == 503
     assert reply.data["reason"] == "CARRIER_SETUP_NOT_CONFIGURED"
     assert "TELNYX_SIP_EGRESS_ADDRESSES" in reply.data["message"]
