@@ -48,10 +48,14 @@ export function testCallView(main, _, params) {
     h("div", { id: "calls", "aria-live": "polite" }, h("p", { class: "muted" }, "Calls you place appear here and update as they progress.")));
   main.append(h("h1", {}, "Test call"), h("div", { class: "grid-2" }, h("section", { class: "panel" }, form), callsRegion));
 
-  const wanted = params.get("provider") || "";
+  // The provider to keep selected: the one the link named, then whatever the user picks. Not
+  // the select's current value alone: filled from a fleet loaded before that provider existed,
+  // the select falls back to its first option, which the refill would then have kept.
+  let picked = params.get("provider") || "";
+  provider.input.addEventListener("change", () => { picked = provider.input.value; });
   function fillProviders() {
     const text = filter.value.trim().toLowerCase();
-    const keep = provider.input.value || wanted;
+    const keep = picked || provider.input.value;
     const matches = fleet.all()
       .filter((p) => !text || p.search.includes(text) || p.id === keep)
       .sort(byName);
