@@ -7,10 +7,6 @@ too (and ours there). A private database keeps both sides deterministic.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,8 +21,7 @@ from provider_manager.app import ProviderManagerApp
 from provider_manager.settings import Settings as ProviderManagerSettings
 
 from tests.support.databases import private_database
-
-ISOLATED_ADMIN_PASSWORD = "isolated-admin-password"
+from tests.support.isolated_stack import CALL_MANAGER_ENV, ISOLATED_ADMIN_PASSWORD
 
 
 @pytest.fixture(scope="package")
@@ -48,29 +43,6 @@ def isolated_env(platform_env: dict[str, Any], isolated_database: str) -> dict[s
         # however slow the machine; the tests move the clock on in the table instead.
         "GATEWAY_LOGIN_DELAY": 60,
     }
-
-
-# The allowed loopback address: sipp PBXs customers may dial directly listen there, while
-# 127.0.0.1 (and everything else internal) stays refused.
-ALLOWED_HOST = "127.0.0.2"
-MAX_CALLS = 3
-CALLS_PER_SECOND = 1  # 10 calls per 10 s window
-
-CALL_MANAGER_ENV: dict[str, Any] = {
-    "CALL_MANAGER_OPS_PORT": 0,
-    "CALL_MANAGER_SIP_HOST": "127.0.0.1",
-    "CALL_MANAGER_SIP_PORT": 0,
-    "CALL_RING_TIMEOUT": 15,
-    "CALL_MAX_DURATION": 30,
-    "CALL_MANAGER_SIP_T1": 0.05,
-    "CALL_MANAGER_HEARTBEAT_INTERVAL": 0.5,
-    "CALL_MANAGER_REPLICA_DEAD_AFTER": 5.0,
-    "CALL_MANAGER_REAPER_INTERVAL": 0.5,
-    "CALL_MANAGER_DNS_SERVERS": "127.0.0.1:9",
-    "CALL_MANAGER_DIAL_ALLOW": f"{ALLOWED_HOST}/32",
-    "CALL_MANAGER_CUSTOMER_MAX_CALLS": MAX_CALLS,
-    "CALL_MANAGER_CUSTOMER_CALLS_PER_SECOND": CALLS_PER_SECOND,
-}
 
 
 @pytest.fixture(scope="package")
@@ -127,28 +99,3 @@ async def iso_http(isolated_gateway: GatewayApp) -> AsyncIterator[aiohttp.Client
         base_url=f"http://127.0.0.1:{isolated_gateway.port}", cookie_jar=aiohttp.DummyCookieJar()
     ) as session:
         yield session
-
-
-def gateway_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m api_gateway ...` as an operator runs it, against `database_url`."""
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "api_gateway", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-async def cli_account(database_url: str, password: str, permission: str, **extra: str) -> str:
-    """A new account made with the CLI; its username."""
-    username = f"abuse-{uuid.uuid4().hex[:10]}"
-    args = ["account", "--username", username, "--password", password]
-    args += ["--permission", permission]
-    for name, value in extra.items():
-        args += [f"--{name.replace('_', '-')}", value]
-    done = await asyncio.to_thread(gateway_cli, database_url, *args)
-    assert done.returncode == 0, done.stderr
-    return username

@@ -11,7 +11,7 @@ import pytest
 from call_manager.app import CallManagerApp
 from shared.sip.testing.udp_peers import SipResponder
 
-from tests.abuse.calls_stack import (
+from tests.support.isolated_calls import (
     call,
     calls_body,
     customer,
@@ -21,7 +21,7 @@ from tests.abuse.calls_stack import (
     refused,
     wait_all_hung_up,
 )
-from tests.abuse.conftest import ALLOWED_HOST
+from tests.support.isolated_stack import ALLOWED_HOST
 from tests.support.polling import eventually
 
 NIL = "00000000-0000-0000-0000-000000000000"

@@ -11,7 +11,7 @@ from call_manager.app import CallManagerApp
 from shared.sip.testing.udp_peers import SilentPeer, SipResponder
 from sqlalchemy import text
 
-from tests.abuse.calls_stack import (
+from tests.support.isolated_calls import (
     RingingPeer,
     call,
     calls_body,
@@ -21,7 +21,7 @@ from tests.abuse.calls_stack import (
     refused,
     wait_all_hung_up,
 )
-from tests.abuse.conftest import ALLOWED_HOST, MAX_CALLS
+from tests.support.isolated_stack import ALLOWED_HOST, MAX_CALLS
 from tests.support.polling import eventually
 
 

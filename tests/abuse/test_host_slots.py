@@ -25,7 +25,7 @@ from provider_manager.app import ProviderManagerApp
 from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.sip.testing.udp_peers import SilentPeer
 
-from tests.abuse.calls_stack import (
+from tests.support.isolated_calls import (
     RingingPeer,
     call,
     calls_body,
@@ -34,7 +34,7 @@ from tests.abuse.calls_stack import (
     listed_calls,
     wait_all_hung_up,
 )
-from tests.abuse.conftest import ALLOWED_HOST, CALL_MANAGER_ENV, ISOLATED_ADMIN_PASSWORD
+from tests.support.isolated_stack import ALLOWED_HOST, CALL_MANAGER_ENV, ISOLATED_ADMIN_PASSWORD
 from tests.support.polling import eventually
 
 CAP = 2

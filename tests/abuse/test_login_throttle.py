@@ -12,7 +12,7 @@ import pytest
 from api_gateway.app import GatewayApp
 from sqlalchemy import text
 
-from tests.abuse.conftest import ISOLATED_ADMIN_PASSWORD, cli_account
+from tests.support.isolated_stack import ISOLATED_ADMIN_PASSWORD, cli_account
 
 PASSWORD = "right-password-123"
 WRONG = "wrong-password-123"

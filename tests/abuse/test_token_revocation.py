@@ -11,7 +11,7 @@ import pytest
 from api_gateway.settings import Settings as GatewaySettings
 from pydantic import ValidationError
 
-from tests.abuse.conftest import cli_account, gateway_cli
+from tests.support.isolated_stack import cli_account, gateway_cli
 from tests.support.polling import eventually
 
 PASSWORD = "token-password-123"

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from shared.sip.testing.udp_peers import SilentPeer, fast_response
 
-from tests.abuse.conftest import ISOLATED_ADMIN_PASSWORD, cli_account
+from tests.support.isolated_stack import ISOLATED_ADMIN_PASSWORD, cli_account
 from tests.support.polling import eventually
 
 CUSTOMER_PASSWORD = "customer-password-123"
