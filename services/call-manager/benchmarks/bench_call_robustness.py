@@ -42,9 +42,10 @@ from call_manager.dialing.candidates import Candidates, DialCandidate
 from call_manager.dialing.leg import InviteSpec
 from call_manager.dialing.sip_dialer import SipDialer
 from shared.broker import connect
+from shared.clients import CallManagerClient
 from shared.errors import AppError, ErrorStatus
 from shared.logging import configure_logging
-from shared.rpc import RpcClient
+from shared.rpc import Router, RpcClient, RpcContext, RpcServer
 from shared.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL
 from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
@@ -205,6 +206,10 @@ def _database_url(name: str) -> str:
     return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
 
 
+async def _no_carriers(_: RpcContext) -> dict[str, Any]:
+    return {"hostnames": []}
+
+
 async def bench_crash(workdir: Path, calls: int) -> None:
     print(f"\n-- crash: {calls} answered calls on a replica killed with SIGKILL")
     name = f"voip_bench_{uuid.uuid4().hex[:8]}"
@@ -220,6 +225,8 @@ async def bench_crash(workdir: Path, calls: int) -> None:
         "CALL_MANAGER_OPS_PORT": "0",
         "CALL_MANAGER_DNS_SERVERS": "127.0.0.1:9",
         "CALL_MANAGER_RTP_TIMEOUT": "0",
+        # The carrier is a sipp on loopback, dialed as a customer's sip destination.
+        "CALL_MANAGER_DIAL_ALLOW": "127.0.0.1/32",
         "LOG_LEVEL": "WARNING",
     }
     processes: list[asyncio.subprocess.Process] = []
@@ -245,6 +252,11 @@ async def bench_crash(workdir: Path, calls: int) -> None:
         connection = await connect(base_env["AMQP_URL"], "bench")
         rpc = RpcClient(connection, "bench", default_timeout=30)
         await rpc.start()
+        # No provider-manager runs here: the dial policy's question (which hosts are
+        # carriers?) is answered "none", so the loopback carrier is a customer's PBX.
+        carriers = Router()
+        carriers.get("/v1/providers/hostnames", _no_carriers)
+        await RpcServer(connection, f"{prefix}-victim.provider-manager.request", carriers).start()
         queue = f"{prefix}-victim.call-manager.request"
         for _ in range(150):
             try:
@@ -261,9 +273,16 @@ async def bench_crash(workdir: Path, calls: int) -> None:
         async with SippProcess(
             workdir / "crash", scenario=scenario, calls=calls, max_runtime=300
         ) as carrier:
+            call_manager = CallManagerClient(rpc, queue, timeout=60)
             for first in range(0, calls, 100):  # a request holds at most 100 destinations
+                # One customer per request: each fits its fair share (100 calls) whole, and
+                # its caller ID is verified as an operator would.
+                customer_id = str(uuid.uuid4())
+                await call_manager.create_caller_id(
+                    {"customer_id": customer_id, "pattern": "+14155551234"}
+                )
                 body = {
-                    "customer_id": str(uuid.uuid4()),
+                    "customer_id": customer_id,
                     "flow_id": FLOW,
                     "source": {"type": "tel", "target": "+14155551234"},
                     "destinations": [
@@ -271,7 +290,7 @@ async def bench_crash(workdir: Path, calls: int) -> None:
                         for i in range(first, min(first + 100, calls))
                     ],
                 }
-                await rpc.request(queue, "POST", "/v1/calls", body, timeout=60)
+                await call_manager.create_calls(body)
             # answered = its dialog is stored (what the survivor BYEs from)
             db = await asyncpg.connect(_database_url(name))
             deadline = time.monotonic() + 120

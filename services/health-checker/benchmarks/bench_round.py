@@ -46,7 +46,7 @@ from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.broker import connect
 from shared.rpc import RpcClient
 from shared.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL
-from shared.sip.testing.ports import free_udp_port
+from shared.sip.testing.ports import free_sip_port
 
 # Issue 14's targets for the answering round at 10,000 providers (issue 8 had 3 s and 2 s).
 TARGETS = {"wall": 2.0, "cpu": 1.2, "rss_mb": 200.0, "silent_slack": 1.0}
@@ -307,7 +307,7 @@ async def run_scenario(args: argparse.Namespace, scenario: Scenario) -> Figures:
                 "HEALTH_CHECK_TIMEOUT": str(scenario.timeout),
                 "HEALTH_CHECK_CONCURRENCY": str(scenario.concurrency),
                 "HEALTH_CHECK_POLL_INTERVAL": "0.2",
-                "HEALTH_CHECK_SIP_PORT": str(free_udp_port()),
+                "HEALTH_CHECK_SIP_PORT": str(free_sip_port()),
             },
             hc_port,
         )

@@ -15,6 +15,21 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def free_sip_port(host: str = "0.0.0.0") -> int:
+    """A port free for UDP and TCP at once on `host` (a SIP service listens on both, on all
+    interfaces by default): a port free for UDP on loopback alone may be taken for TCP, or
+    on another address, and the service then fails to start."""
+    for _ in range(50):
+        port = free_udp_port(host)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            try:
+                tcp.bind((host, port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 def udp_ports_free(host: str, ports: list[int]) -> bool:
     socks: list[socket.socket] = []
     try:
