@@ -50,6 +50,16 @@ async def gated_server(broker: AbstractRobustConnection) -> AsyncIterator[tuple[
     await server.stop()
 
 
+async def _queued_is(broker: AbstractRobustConnection, queue: str, count: int) -> bool:
+    """Whether `queue` holds `count` ready messages (unacknowledged ones are not counted)."""
+    channel = await broker.channel()
+    try:
+        declared = await channel.declare_queue(queue, passive=True)
+        return declared.declaration_result.message_count == count
+    finally:
+        await channel.close()
+
+
 async def _echo(ctx: RpcContext) -> dict[str, Any]:
     return {"echo": ctx.query.get("v"), "request_id": ctx.request_id}
 
@@ -81,7 +91,7 @@ async def test_slow_handler_is_504_and_the_client_keeps_working(
 
 
 async def test_expired_request_is_never_handled(
-    rpc: RpcClient, gated_server: tuple[str, Gate]
+    rpc: RpcClient, gated_server: tuple[str, Gate], broker: AbstractRobustConnection
 ) -> None:
     """`expiration` = deadline: a request still queued when its caller gave up is dropped."""
     queue, gate = gated_server
@@ -91,6 +101,9 @@ async def test_expired_request_is_never_handled(
     with pytest.raises(AppError) as caught:
         await rpc.request(queue, "GET", "/v1/slow?n=late", timeout=0.2)
     assert caught.value.status is ErrorStatus.DEADLINE_EXCEEDED
+    # The caller's clock starts before the publish and the message's TTL when the broker
+    # enqueues it: open the gate only once the broker has dropped it, not a moment early.
+    await eventually(lambda: _queued_is(broker, queue, 0), 5.0, message="the late one expired")
     gate.open.set()
     assert await first == {"n": "first"}
     # A later request is served, and the expired one never reached the handler.

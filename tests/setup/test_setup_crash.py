@@ -87,7 +87,11 @@ class ProviderManagerProcess:
 
 
 async def test_crash_mid_saga_is_logged_listed_and_cleaned_by_the_next_setup(
-    platform_env: dict[str, Any], rpc: RpcClient, fake: FakeTelnyx, driver: SetupDriver
+    platform_env: dict[str, Any],
+    setup_env: dict[str, Any],
+    rpc: RpcClient,
+    fake: FakeTelnyx,
+    driver: SetupDriver,
 ) -> None:
     key = f"KEY_LEAKCHECK_{uuid.uuid4().hex}"
     fake.set_key(key)
@@ -96,6 +100,8 @@ async def test_crash_mid_saga_is_logged_listed_and_cleaned_by_the_next_setup(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TELNYX_", "PROVIDER_"))},
         **{k: str(v) for k, v in platform_env.items()},
+        # The database the setup platform's provider-manager (the driver) reads.
+        "DATABASE_URL": setup_env["DATABASE_URL"],
         "QUEUE_PREFIX": prefix,
         "PROVIDER_MANAGER_OPS_PORT": "0",
         "TELNYX_API_BASE_URL": fake.base_url,
