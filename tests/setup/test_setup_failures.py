@@ -4,6 +4,7 @@ says so. The fake answers over real HTTP; the provider-row failure is a real dat
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -137,7 +138,12 @@ async def assert_failed_cleanly(
     kinds = {"ips": "ip", "ip_connections": "ip_connection"}
     seen = [kinds.get(p.split("/")[2], "outbound_voice_profile") for _, p in fake.calls("DELETE")]
     assert seen == case.deleted
-    assert events.of_type("provider_created") == []
+    # No provider came of this setup. An earlier test's provider_created may still arrive
+    # (delivery is at least once, and a row another relay held locked is published by the
+    # next poll): those are about providers that were already there.
+    existing = {json.loads(row[0])["id"] for row in before}
+    created = [e for e in events.of_type("provider_created") if e["data"]["id"] not in existing]
+    assert created == []
     return record
 
 
