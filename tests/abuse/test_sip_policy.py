@@ -64,15 +64,21 @@ def _sdp(host: str, port: int) -> bytes:
 
 
 def _call(
-    transport: UdpTransport, carrier: ScriptedPeer, policy: CallRemotePolicy, ticker: RtpTicker
+    transport: UdpTransport,
+    ticker: RtpTicker,
+    request_uri: str,
+    policy: CallRemotePolicy,
+    **options: Any,
 ) -> OutboundCall:
+    """A call on the test's transport and ticker; its DNS server (port 9) answers nothing."""
     return OutboundCall(
         transport,
         SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
-        CallSpec(request_uri=f"sip:42@{carrier.target}"),
+        CallSpec(request_uri=request_uri),
         timers=TIMERS,
         ticker=ticker,
         policy=policy,
+        **options,
     )
 
 
@@ -83,7 +89,9 @@ async def test_a_hostile_contact_is_refused(
     carrier's own address instead, and the call ends as failed."""
     carrier = await ScriptedPeer.start("127.0.0.1")
     try:
-        call = _call(transport, carrier, CallRemotePolicy(AllowList(), False), ticker)
+        call = _call(
+            transport, ticker, f"sip:42@{carrier.target}", CallRemotePolicy(AllowList(), False)
+        )
         placing = asyncio.create_task(call.invite())
         invite, addr = await carrier.expect_request("INVITE")
         contact = [("Contact", f"<sip:x@{victim.target}>"), *SDP]
@@ -106,7 +114,9 @@ async def test_a_hostile_record_route_is_refused(
 ) -> None:
     carrier = await ScriptedPeer.start("127.0.0.1")
     try:
-        call = _call(transport, carrier, CallRemotePolicy(AllowList(), False), ticker)
+        call = _call(
+            transport, ticker, f"sip:42@{carrier.target}", CallRemotePolicy(AllowList(), False)
+        )
         placing = asyncio.create_task(call.invite())
         invite, addr = await carrier.expect_request("INVITE")
         headers = [
@@ -143,13 +153,11 @@ async def test_a_redirect_to_loopback_is_refused(
     max_redirects), but not to an address the policy refuses; the call fails instead."""
     carrier = await ScriptedPeer.start(carrier_host)
     try:
-        call = OutboundCall(
+        call = _call(
             transport,
-            SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
-            CallSpec(request_uri=f"sip:42@{carrier.target}"),
-            timers=TIMERS,
-            ticker=ticker,
-            policy=CallRemotePolicy(allow, customer_hop),
+            ticker,
+            f"sip:42@{carrier.target}",
+            CallRemotePolicy(allow, customer_hop),
             max_redirects=2,
         )
         placing = asyncio.create_task(call.invite())
@@ -171,13 +179,8 @@ async def test_a_customer_host_resolving_inside_is_never_invited(
     transport: UdpTransport, victim: SilentPeer, ticker: RtpTicker
 ) -> None:
     """The creation check let a name through; by dialing time it points at 127.0.0.1."""
-    call = OutboundCall(
-        transport,
-        SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
-        CallSpec(request_uri=f"sip:42@{victim.target}"),
-        timers=TIMERS,
-        ticker=ticker,
-        policy=CallRemotePolicy(OPERATOR_ALLOWS, True),
+    call = _call(
+        transport, ticker, f"sip:42@{victim.target}", CallRemotePolicy(OPERATOR_ALLOWS, True)
     )
     outcome = await call.invite()
     assert outcome.kind is CallEventKind.FAILED
@@ -195,7 +198,9 @@ async def test_rtp_goes_only_to_allowed_addresses(
         pbx = await ScriptedPeer.start("127.0.0.2")
         media = await SilentPeer.start(media_peer_host) if media_peer_host else victim
         try:
-            call = _call(transport, pbx, CallRemotePolicy(OPERATOR_ALLOWS, True), ticker)
+            call = _call(
+                transport, ticker, f"sip:42@{pbx.target}", CallRemotePolicy(OPERATOR_ALLOWS, True)
+            )
             placing = asyncio.create_task(call.invite())
             invite, addr = await pbx.expect_request("INVITE")
             headers = [("Contact", f"<sip:x@{pbx.target}>"), *SDP]
@@ -240,7 +245,9 @@ async def test_symmetric_rtp_never_latches_to_an_internal_source(
     media = await SilentPeer.start("127.0.0.2")
     behind_nat = await SilentPeer.start("127.0.0.2")
     try:
-        call = _call(transport, pbx, CallRemotePolicy(OPERATOR_ALLOWS, True), ticker)
+        call = _call(
+            transport, ticker, f"sip:42@{pbx.target}", CallRemotePolicy(OPERATOR_ALLOWS, True)
+        )
         await _answer(call, pbx, media)
         assert call.rtp is not None
         ours = (call.rtp.local_host, call.rtp.local_port)
@@ -293,24 +300,20 @@ async def test_a_customer_call_never_invites_a_carrier(
     body = {"type": "sip", "hostname": carrier.target, "name": "carrier"}
     provider = await call(iso_http, "POST", "/v1.0/providers", operator_headers, body)
     try:
-        direct = OutboundCall(
+        direct = _call(
             transport,
-            SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
-            CallSpec(request_uri=f"sip:+19005550000@{carrier.target}"),
-            timers=TIMERS,
-            ticker=ticker,
-            policy=CallRemotePolicy(OPERATOR_ALLOWS, True, carrier_policy),
+            ticker,
+            f"sip:+19005550000@{carrier.target}",
+            CallRemotePolicy(OPERATOR_ALLOWS, True, carrier_policy),
         )
         outcome = await direct.invite()
         assert outcome.kind is CallEventKind.FAILED
         assert outcome.error is not None and "dial policy" in outcome.error, outcome
-        redirected = OutboundCall(
+        redirected = _call(
             transport,
-            SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
-            CallSpec(request_uri=f"sip:alice@{pbx.target}"),
-            timers=TIMERS,
-            ticker=ticker,
-            policy=CallRemotePolicy(OPERATOR_ALLOWS, True, carrier_policy),
+            ticker,
+            f"sip:alice@{pbx.target}",
+            CallRemotePolicy(OPERATOR_ALLOWS, True, carrier_policy),
             max_redirects=2,
         )
         placing = asyncio.create_task(redirected.invite())
@@ -324,13 +327,11 @@ async def test_a_customer_call_never_invites_a_carrier(
         await asyncio.sleep(0.2)  # anything stray would have arrived by now (loopback)
         assert carrier.received == []
         # The rule is for customers' hops: a provider hop is the operator's choice.
-        forced = OutboundCall(
+        forced = _call(
             transport,
-            SipResolver(nameservers=["127.0.0.1:9"], lifetime=0.5),
-            CallSpec(request_uri=f"sip:+12125550000@{carrier.target}"),
-            timers=TIMERS,
-            ticker=ticker,
-            policy=CallRemotePolicy(OPERATOR_ALLOWS, False, carrier_policy),
+            ticker,
+            f"sip:+12125550000@{carrier.target}",
+            CallRemotePolicy(OPERATOR_ALLOWS, False, carrier_policy),
         )
         placing = asyncio.create_task(forced.invite())
         invite, addr = await carrier.expect_request("INVITE")
