@@ -11,8 +11,8 @@ import pytest
 from call_manager.app import CallManagerApp
 from shared.sip.testing.udp_peers import SipResponder
 
+from tests.support.calls import request_json as call
 from tests.support.isolated_calls import (
-    call,
     calls_body,
     customer,
     invite_call_ids,

@@ -11,9 +11,9 @@ from call_manager.app import CallManagerApp
 from shared.sip.testing.udp_peers import SilentPeer, SipResponder
 from sqlalchemy import text
 
+from tests.support.calls import request_json as call
 from tests.support.isolated_calls import (
     RingingPeer,
-    call,
     calls_body,
     customer,
     invite_call_ids,

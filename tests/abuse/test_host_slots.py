@@ -25,9 +25,9 @@ from provider_manager.app import ProviderManagerApp
 from provider_manager.settings import Settings as ProviderManagerSettings
 from shared.sip.testing.udp_peers import SilentPeer
 
+from tests.support.calls import request_json as call
 from tests.support.isolated_calls import (
     RingingPeer,
-    call,
     calls_body,
     customer,
     invite_call_ids,

@@ -24,7 +24,8 @@ from shared.sip.testing.udp_peers import ScriptedPeer, SilentPeer
 from shared.sip.timers import SipTimers
 from shared.sip.transport import UdpTransport
 
-from tests.support.isolated_calls import call, operator
+from tests.support.calls import request_json as call
+from tests.support.isolated_calls import operator
 from tests.support.polling import eventually
 
 TIMERS = SipTimers(t1=0.05, t2=0.4, t4=0.5, timer_d=0.5)

@@ -136,13 +136,16 @@ async def request_json(
     method: str,
     path: str,
     headers: dict[str, str],
-    body: dict[str, Any] | None = None,
+    body: Any = None,
     status: int = 200,
 ) -> dict[str, Any]:
-    """The JSON reply to `method path`, which must come with `status`."""
+    """The JSON reply to `method path`, which must come with `status` (and, for 429 and 503,
+    a Retry-After that says when to come back)."""
     async with http.request(method, path, json=body, headers=headers) as resp:
         data: dict[str, Any] = await resp.json()
         assert resp.status == status, data
+        if status in (429, 503):
+            assert int(resp.headers["Retry-After"]) > 0
         return data
 
 

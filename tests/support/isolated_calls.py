@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 from shared.sip.testing.udp_peers import SilentPeer, fast_response
 
+from tests.support.calls import request_json as call
 from tests.support.isolated_stack import ISOLATED_ADMIN_PASSWORD, cli_account
 from tests.support.polling import eventually
 
@@ -46,22 +47,6 @@ async def customer(
         body = {"customer_id": customer_id, "pattern": verified}
         await call(http, "POST", "/v1.0/caller_ids", await operator(http), body)
     return Customer(customer_id, await login(http, username, CUSTOMER_PASSWORD))
-
-
-async def call(
-    http: aiohttp.ClientSession,
-    method: str,
-    path: str,
-    headers: dict[str, str],
-    body: Any = None,
-    status: int = 200,
-) -> dict[str, Any]:
-    async with http.request(method, path, json=body, headers=headers) as resp:
-        data: dict[str, Any] = await resp.json()
-        assert resp.status == status, data
-        if status in (429, 503):
-            assert int(resp.headers["Retry-After"]) > 0
-        return data
 
 
 def calls_body(*targets: str, source: str = CALLER_ID) -> dict[str, Any]:
