@@ -68,11 +68,8 @@ class Headers:
         index = self._index
         if index is None:
             index = {}
-            compact = COMPACT_FORMS
             for pos, (name, _) in enumerate(self._items):
-                key = name.lower()
-                if len(key) == 1:
-                    key = compact.get(key, key)
+                key = header_key(name)
                 slot = index.get(key)
                 if slot is None:
                     index[key] = [pos]

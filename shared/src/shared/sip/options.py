@@ -10,7 +10,8 @@ from enum import StrEnum
 
 from shared.sip.errors import ResolutionError, SipParseError, TransactionTimeout, TransportError
 from shared.sip.ids import new_branch, new_call_id, new_tag
-from shared.sip.message import Headers, SipRequest, SipResponse
+from shared.sip.message import SipRequest, SipResponse
+from shared.sip.parser import parse_message
 from shared.sip.resolver import SipResolver
 from shared.sip.target import Target, contact_uri
 from shared.sip.timers import DEFAULT_TIMERS, SipTimers
@@ -72,30 +73,25 @@ def build_options_request(
 ) -> SipRequest:
     """An out-of-dialog OPTIONS to `sip:[request_user@]host[:port]` (the name, not the IP).
 
-    Via and Contact name the transport and the local address used for `destination`.
-    `prepared_options` writes the same request straight to bytes (the probe path).
+    Via and Contact name the transport and the local address used for `destination`. It is
+    `prepared_options`'s request read back: the probe path sends those bytes directly, and
+    there is one definition of what an OPTIONS holds.
     """
-    userinfo = f"{request_user}@" if request_user else ""
-    uri = f"sip:{userinfo}{format_host_port(host, port)}"
-    target = destination or Target(host, port or 5060)
-    local = transport.sent_by_for(target)
-    headers = Headers(
-        [
-            ("Via", format_via(target.via_token, local, branch or new_branch())),
-            ("Max-Forwards", "70"),
-            ("From", f"<sip:{from_user}@{local}>;tag={tag or new_tag()}"),
-            ("To", f"<{uri}>"),
-            ("Call-ID", call_id or new_call_id()),
-            ("CSeq", "1 OPTIONS"),
-            (
-                "Contact",
-                f"<{contact_uri(from_user, transport.contact_for(target), target.transport)}>",
-            ),
-            ("Accept", "application/sdp"),
-            ("User-Agent", user_agent),
-        ]
+    prepared = prepared_options(
+        transport,
+        host,
+        port,
+        destination or Target(host, port or 5060),
+        request_user=request_user,
+        from_user=from_user,
+        user_agent=user_agent,
+        call_id=call_id or new_call_id(),
+        branch=branch,
+        tag=tag,
     )
-    return SipRequest("OPTIONS", uri, headers)
+    request = parse_message(prepared.data)
+    assert isinstance(request, SipRequest)
+    return request
 
 
 def prepared_options(
@@ -111,8 +107,8 @@ def prepared_options(
     branch: str | None = None,
     tag: str | None = None,
 ) -> PreparedRequest:
-    """build_options_request(...).to_bytes() written in one pass, byte for byte the same
-    (a unit test holds them together): no Headers, no SipRequest, no Via parsed back."""
+    """An OPTIONS (see build_options_request) written straight to bytes: no Headers, no
+    SipRequest, no Via parsed back for the branch (the probe path)."""
     branch = branch or new_branch()
     userinfo = f"{request_user}@" if request_user else ""
     uri = f"sip:{userinfo}{format_host_port(host, port)}"

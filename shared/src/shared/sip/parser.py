@@ -54,6 +54,7 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
         if not sep:
             raise SipParseError(f"header line without colon: {line[:80]!r}")
         name = name.strip()
+        # header_key(), inlined: this runs for every header line of every message received.
         key = name.lower()
         if len(key) == 1:
             key = COMPACT_FORMS.get(key, key)
