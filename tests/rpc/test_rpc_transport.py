@@ -137,6 +137,31 @@ async def test_request_id_travels_with_the_call(broker: AbstractRobustConnection
         await server.stop()
 
 
+async def test_calls_sent_in_one_loop_turn_each_get_their_own_reply(
+    broker: AbstractRobustConnection,
+) -> None:
+    """Frames queued in one turn of the loop leave in one socket write (shared.frame_batching):
+    500 requests published together, their 500 replies and acks batched on the way back,
+    and each caller still gets its own answer, none lost or crossed."""
+    router = Router()
+    router.get("/v1/echo", _echo)
+    queue = f"test-rpc.{uuid.uuid4().hex}"
+    server = RpcServer(broker, queue, router, prefetch=500)
+    await server.start()
+    client = RpcClient(broker, "tests-batch", default_timeout=10.0)
+    await client.start()
+    try:
+        replies = await asyncio.gather(
+            *(client.request(queue, "GET", f"/v1/echo?v={n}") for n in range(500))
+        )
+        assert [r["echo"] for r in replies] == [str(n) for n in range(500)]
+        # Nothing is left waiting in the queue.
+        await eventually(lambda: _queued_is(broker, queue, 0), 5.0, message="queue drained")
+    finally:
+        await client.stop()
+        await server.stop()
+
+
 async def test_client_survives_a_broker_connection_drop(
     proxy: TcpProxy, broker: AbstractRobustConnection, platform_env: dict[str, Any]
 ) -> None:

@@ -7,6 +7,8 @@ import re
 import aio_pika
 from aio_pika.abc import AbstractRobustConnection
 
+from shared import frame_batching
+
 
 def mask_url(url: str) -> str:
     """A URL fit for logs and error messages: the password replaced."""
@@ -19,6 +21,7 @@ class BrokerUnavailable(RuntimeError):
 
 async def connect(url: str, name: str, timeout: float = 10.0) -> AbstractRobustConnection:
     """Connect once, failing clearly when the broker is down; later drops reconnect."""
+    frame_batching.install()
     try:
         return await aio_pika.connect_robust(
             url,

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
+
+from shared.ids import random_uuid
 
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(
@@ -108,7 +109,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    return random_uuid()
 
 
 def current_request_id() -> str | None:

@@ -28,6 +28,7 @@ from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
 from shared.errors import AppError, ErrorStatus
+from shared.ids import random_uuid_hex
 from shared.logging import current_request_id
 from shared.metrics import RPC_CLIENT_CALLS, RPC_CLIENT_SECONDS
 from shared.rpc.envelope import RpcResponse, encode
@@ -144,7 +145,7 @@ class RpcClient:
         properties = Basic.Properties(
             content_type="application/json",
             correlation_id=correlation_id,
-            message_id=message_id or uuid.uuid4().hex,
+            message_id=message_id or random_uuid_hex(),
             reply_to=self._reply_queue,
             expiration=str(int(deadline * 1000)),
             delivery_mode=1,
