@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 
 from aiohttp import web
+from shared.unavailable import unavailable
 
 from api_gateway.console.feed import RESYNC, EventFeed, FeedItem
 from api_gateway.console.security import console_identity, with_security_headers
@@ -37,9 +38,15 @@ async def events(request: web.Request) -> web.StreamResponse:
         }
     )
     with_security_headers(response)
-    await response.prepare(request)
     watcher = feed.watch()
     try:
+        # Bound before `ready`: the page loads its snapshot then and must miss no event.
+        await feed.subscribed()
+    except Exception as exc:
+        feed.unwatch(watcher)
+        raise unavailable("the event feed") from exc
+    try:
+        await response.prepare(request)
         await response.write(b"retry: 2000\nevent: ready\ndata: {}\n\n")
         while True:
             try:
