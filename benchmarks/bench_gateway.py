@@ -50,8 +50,13 @@ TARGET_POST_RATIO = 0.3
 TARGET_P99_MS = 25.0
 
 
-async def _prepare(platform: ChildPlatform) -> tuple[str, str, dict[str, Any]]:
-    """Log in, create the provider the GETs read; return (token, provider id, POST body)."""
+# The GETs go round this many providers, so each reads a row of its own as real traffic
+# does, and no layer can answer a repeat of the same id for less.
+READ_PROVIDERS = 64
+
+
+async def _prepare(platform: ChildPlatform) -> tuple[str, list[str], dict[str, Any]]:
+    """Log in, create the providers the GETs read; return (token, provider ids, POST body)."""
     body = {
         "type": "sip",
         "hostname": "sip.telnyx.com",
@@ -64,15 +69,18 @@ async def _prepare(platform: ChildPlatform) -> tuple[str, str, dict[str, Any]]:
     async with aiohttp.ClientSession(platform.gateway_url) as session:
         headers = await platform.login(session)
         token = headers["Authorization"].removeprefix("Bearer ")
-        async with session.post("/v1.0/providers", json=body, headers=headers) as resp:
-            resp.raise_for_status()
-            provider_id = str((await resp.json())["id"])
-    return token, provider_id, body
+        provider_ids = []
+        for n in range(READ_PROVIDERS):
+            named = {**body, "name": f"bench provider {n}"}
+            async with session.post("/v1.0/providers", json=named, headers=headers) as resp:
+                resp.raise_for_status()
+                provider_ids.append(str((await resp.json())["id"]))
+    return token, provider_ids, body
 
 
 def _phase(
     label: str,
-    url: str,
+    urls: list[str],
     method: str,
     seconds: float,
     concurrency: int,
@@ -85,8 +93,7 @@ def _phase(
     args = [
         PYTHON,
         str(HERE / "loadgen.py"),
-        "--url",
-        url,
+        *(arg for url in urls for arg in ("--url", url)),
         "--method",
         method,
         "--concurrency",
@@ -197,32 +204,39 @@ async def main_async(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]
         await platform.wait_http(f"http://127.0.0.1:{ops['provider-manager']}/readyz")
         await platform.wait_http(f"http://127.0.0.1:{ops['api-gateway']}/readyz")
         await platform.wait_http(f"{platform.gateway_url}/openapi.json")
-        token, provider_id, body = await _prepare(platform)
+        token, provider_ids, body = await _prepare(platform)
         floor_args = ["--port", str(floor_port)]
         floor_args += ["--database-url", asyncpg_url(platform.database_url)]
         platform.start("floor", [str(HERE / "floor_server.py"), *floor_args], profile=False)
-        floor_url = f"http://127.0.0.1:{floor_port}/v1.0/providers/{provider_id}"
-        await platform.wait_http(floor_url)
+        floor_base = f"http://127.0.0.1:{floor_port}/v1.0/providers"
+        floor_urls = [f"{floor_base}/{pid}" for pid in provider_ids]
+        await platform.wait_http(floor_urls[0])
 
         pids = platform.pids()
         gateway = platform.gateway_url
         auth = {"Authorization": f"Bearer {token}"}
         floor_post = f"http://127.0.0.1:{floor_port}/v1.0/providers"
         phases = [
-            ("floor GET", floor_url, "GET", {}, None),
-            ("gateway GET", f"{gateway}/v1.0/providers/{provider_id}", "GET", auth, None),
-            ("floor POST", floor_post, "POST", {}, body),
-            ("gateway POST", f"{gateway}/v1.0/providers", "POST", auth, body),
+            ("floor GET", floor_urls, "GET", {}, None),
+            (
+                "gateway GET",
+                [f"{gateway}/v1.0/providers/{p}" for p in provider_ids],
+                "GET",
+                auth,
+                None,
+            ),
+            ("floor POST", [floor_post], "POST", {}, body),
+            ("gateway POST", [f"{gateway}/v1.0/providers"], "POST", auth, body),
         ]
         # Short phases in turn, several rounds: whatever else loads the machine then weighs
         # on the floor and the gateway alike, and each round gives its own ratio.
         for round_no in range(args.rounds):
             print(f"-- round {round_no + 1} of {args.rounds}")
-            for label, url, method, headers, payload in phases:
+            for label, urls, method, headers, payload in phases:
                 result = await asyncio.to_thread(
                     _phase,
                     label,
-                    url,
+                    urls,
                     method,
                     args.seconds / args.rounds,
                     args.concurrency,

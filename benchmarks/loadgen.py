@@ -1,6 +1,7 @@
 """A closed-loop HTTP load generator: N clients, each sending its next request as soon as the
 previous answer arrives, for a fixed time. Runs as its own process so it competes with the
 servers for the CPU the way a real client on the same machine would. Prints one JSON line.
+Given several --url, each client goes round them in turn, starting at its own offset.
 
     python benchmarks/loadgen.py --url http://127.0.0.1:8080/v1.0/providers/ID \
         --method GET --concurrency 32 --seconds 20 --header "Authorization: Bearer ..."
@@ -25,7 +26,7 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 async def run(
-    url: str,
+    urls: list[str],
     method: str,
     concurrency: int,
     seconds: float,
@@ -40,8 +41,11 @@ async def run(
         measuring = False
         stop_at = time.perf_counter() + warmup + seconds
 
-        async def client() -> None:
+        async def client(offset: int) -> None:
+            turn = offset
             while (now := time.perf_counter()) < stop_at:
+                url = urls[turn % len(urls)]
+                turn += 1
                 try:
                     async with session.request(method, url, data=body) as resp:
                         await resp.read()
@@ -58,7 +62,7 @@ async def run(
                 else:
                     errors[key] = errors.get(key, 0) + 1
 
-        tasks = [asyncio.create_task(client()) for _ in range(concurrency)]
+        tasks = [asyncio.create_task(client(n)) for n in range(concurrency)]
         await asyncio.sleep(warmup)
         measuring = True
         started = time.perf_counter()
@@ -83,7 +87,7 @@ async def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--url", required=True)
+    parser.add_argument("--url", action="append", required=True, help="repeatable")
     parser.add_argument("--method", default="GET")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20.0)

@@ -21,6 +21,23 @@ _BY_ID_SQL = "SELECT {} FROM {} WHERE id = $1::uuid".format(
     ", ".join("id::text AS id" if c.name == "id" else f'"{c.name}"' for c in providers.c),
     providers.fullname,
 )
+# Several at once (shared.read_batching gathers the GETs of one loop turn): one lookup by id
+# per UNION ALL branch, for a power-of-two count of ids (padded by repeating one) so a few
+# statements serve every batch. Not `id IN (...)` nor `= ANY($1)`: their generic plan is a
+# sequential scan when first planned on a small table, and PostgreSQL keeps a cached plan
+# as the table grows (0.45 ms of its CPU per GET at 20,000 rows, against 0.03); and the
+# array form's generic plan, costed for ten ids, lost to a one-id custom plan, so it was
+# planned afresh each time. An equality on the primary key is an index scan in any plan.
+_MAX_BATCH = 64
+
+
+def _by_ids_sql(size: int) -> str:
+    return " UNION ALL ".join(
+        _BY_ID_SQL.replace("$1::uuid", f"${n}::uuid") for n in range(1, size + 1)
+    )
+
+
+_BY_IDS_SQL = {1 << n: _by_ids_sql(1 << n) for n in range(_MAX_BATCH.bit_length())}
 # The column values come as execute() parameters, so one compiled statement serves all.
 _INSERT = (
     insert(providers)
@@ -58,6 +75,20 @@ class ProviderRepository:
             return cast(RowMapping | None, record)
         result = await self._session.execute(_BY_ID, {"provider_id": provider_id})
         return result.mappings().first()
+
+    async def find_many(self, provider_ids: list[str]) -> dict[str, RowMapping]:
+        """The rows with these ids (deleted ones too), by id; on a plain connection."""
+        assert isinstance(self._session, AsyncConnection)
+        driver = (await self._session.get_raw_connection()).driver_connection
+        assert driver is not None
+        found: dict[str, RowMapping] = {}
+        for start in range(0, len(provider_ids), _MAX_BATCH):
+            chunk = provider_ids[start : start + _MAX_BATCH]
+            size = 1 << (len(chunk) - 1).bit_length()
+            padded = chunk + [chunk[-1]] * (size - len(chunk))
+            for record in await driver.fetch(_BY_IDS_SQL[size], *padded):
+                found[record["id"]] = cast(RowMapping, record)
+        return found
 
     async def get(self, provider_id: str) -> RowMapping:
         row = await self.find(provider_id)

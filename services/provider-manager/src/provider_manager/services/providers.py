@@ -12,12 +12,13 @@ from shared.db import autocommit_engine
 from shared.errors import invalid_argument, not_found
 from shared.events import add_event, publishing
 from shared.pagination import PageCursor, split_page
-from sqlalchemy import func
+from shared.read_batching import ReadBatcher
+from sqlalchemy import RowMapping, func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provider_manager.credentials import CredentialCipher
 from provider_manager.models import provider_wire
-from provider_manager.repositories.providers import ProviderRepository
+from provider_manager.repositories.providers import ProviderRepository, provider_not_found
 from provider_manager.settings import SERVICE
 from provider_manager.tables import outbox
 
@@ -53,6 +54,8 @@ class ProviderService:
         self._cipher = cipher or CredentialCipher(None)
         # Reads are one SELECT each: a plain autocommit connection, no transaction.
         self._reads = autocommit_engine(sessions)
+        # GETs by id of one loop turn share a query (the hottest read of the platform).
+        self._by_id: ReadBatcher[str, RowMapping] = ReadBatcher(self._find_many)
         self._wake = wake
 
     async def create(
@@ -87,8 +90,14 @@ class ProviderService:
         return wire
 
     async def get(self, provider_id: str) -> Wire:
+        row = await self._by_id.get(provider_id)
+        if row is None:
+            raise provider_not_found(provider_id)
+        return provider_wire(row)
+
+    async def _find_many(self, provider_ids: list[str]) -> dict[str, RowMapping]:
         async with self._reads.connect() as conn:
-            return provider_wire(await ProviderRepository(conn).get(provider_id))
+            return await ProviderRepository(conn).find_many(provider_ids)
 
     async def list(self, page_size: int, cursor: PageCursor | None) -> tuple[list[Wire], str]:
         async with self._reads.connect() as conn:

@@ -1,0 +1,65 @@
+"""Reads by key asked for in one turn of the event loop, answered by one query.
+
+Under load a service's consumer hands it many requests per turn of the loop (the broker
+delivers up to the prefetch count at once), and a read by id each cost a pool checkout, a
+round trip and a statement of its own. The batcher gathers the keys asked for in a turn
+and fetches them with one `fetch_many` on the next, so the fixed cost of a query is paid
+once per turn rather than once per request (the DataLoader pattern). A lone request waits
+one turn of the loop, microseconds.
+
+Each caller has its own future, so a caller that gives up (a deadline) cancels only its
+own wait; a failed fetch fails every caller of that batch with the same error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+FetchMany = Callable[[list[K]], Awaitable[Mapping[K, V]]]
+
+
+class ReadBatcher(Generic[K, V]):
+    def __init__(self, fetch_many: FetchMany[K, V]) -> None:
+        self._fetch_many = fetch_many
+        self._waiting: list[tuple[K, asyncio.Future[V | None]]] = []
+        self._running: set[asyncio.Task[None]] = set()
+        self.batches = 0  # fetches made, for tests and metrics
+
+    async def get(self, key: K) -> V | None:
+        """The value for `key`, or None when fetch_many found none."""
+        loop = asyncio.get_running_loop()
+        if not self._waiting:
+            loop.call_soon(self._flush)
+        future: asyncio.Future[V | None] = loop.create_future()
+        self._waiting.append((key, future))
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._waiting = self._waiting, []
+        task = asyncio.get_running_loop().create_task(self._answer(batch))
+        # Held until done: the loop keeps only a weak reference to a task.
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _answer(self, batch: list[tuple[K, asyncio.Future[V | None]]]) -> None:
+        keys = list(dict.fromkeys(key for key, future in batch if not future.done()))
+        if not keys:
+            return
+        self.batches += 1
+        try:
+            found = await self._fetch_many(keys)
+        except BaseException as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise  # cancelled (the service is stopping): the callers were told above
+            return
+        for key, future in batch:
+            if not future.done():
+                future.set_result(found.get(key))

@@ -1,0 +1,67 @@
+"""ReadBatcher: the keys of one loop turn in one fetch, each caller answered on its own."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from shared.read_batching import ReadBatcher
+
+
+class Store:
+    def __init__(self, fail: bool = False, delay: float = 0.0) -> None:
+        self.fetches: list[list[str]] = []
+        self.fail = fail
+        self.delay = delay
+
+    async def fetch_many(self, keys: list[str]) -> dict[str, str]:
+        self.fetches.append(keys)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail:
+            raise ConnectionError("database away")
+        return {k: k.upper() for k in keys if k != "missing"}
+
+
+async def test_one_turn_is_one_fetch_with_each_key_once() -> None:
+    store = Store()
+    batcher = ReadBatcher(store.fetch_many)
+    got = await asyncio.gather(*(batcher.get(k) for k in ["a", "b", "a", "missing", "c"]))
+    assert got == ["A", "B", "A", None, "C"]
+    assert store.fetches == [["a", "b", "missing", "c"]]
+
+
+async def test_later_turns_fetch_again() -> None:
+    store = Store()
+    batcher = ReadBatcher(store.fetch_many)
+    assert await batcher.get("a") == "A"
+    assert await batcher.get("b") == "B"
+    assert store.fetches == [["a"], ["b"]]
+    assert batcher.batches == 2
+
+
+async def test_a_failed_fetch_fails_every_caller_of_the_batch() -> None:
+    batcher = ReadBatcher(Store(fail=True).fetch_many)
+    results = await asyncio.gather(batcher.get("a"), batcher.get("b"), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+
+
+async def test_a_caller_giving_up_leaves_the_others_answered() -> None:
+    store = Store(delay=0.05)
+    batcher = ReadBatcher(store.fetch_many)
+    impatient = asyncio.create_task(asyncio.wait_for(batcher.get("a"), 0.01))
+    patient = asyncio.create_task(batcher.get("a"))
+    with pytest.raises(TimeoutError):
+        await impatient
+    assert await patient == "A"
+    assert len(store.fetches) == 1
+
+
+async def test_a_batch_whose_callers_all_left_fetches_nothing() -> None:
+    store = Store()
+    batcher = ReadBatcher(store.fetch_many)
+    task = asyncio.create_task(batcher.get("a"))
+    await asyncio.sleep(0)  # get() has queued its key
+    task.cancel()
+    await asyncio.sleep(0.01)
+    assert store.fetches == []
