@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.broker import connect
 from shared.db import create_engine, session_factory
 from shared.events.outbox import OutboxRelay
+from shared.gc_tuning import tune_gc
 from shared.logging import configure_logging
 from shared.metrics import ReadinessCheck, start_ops_server
 from shared.migrations import DatabaseUnavailable, _safe
@@ -163,14 +164,12 @@ def run_service(
     app: Callable[[S], ServiceApp],
     migrate: Callable[[S], None],
     *,
-    before_serve: Callable[[], None] | None = None,
     tools: Mapping[str, Callable[[list[str]], None]] | None = None,
 ) -> None:
     """`python -m <package> [serve|migrate|<tool> ...]`, serve by default.
 
     `tools`: further commands, each given the arguments from the command on and run before
-    logging is configured (their output is for a person). `before_serve`: process-wide
-    tuning that only a served process wants (tests run apps in-process).
+    logging is configured (their output is for a person).
     """
     tools = tools or {}
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
@@ -182,8 +181,8 @@ def run_service(
     if command == "migrate":
         migrate(settings)
     elif command == "serve":
-        if before_serve is not None:
-            before_serve()
+        # Process-wide, so here and not in the apps (tests run apps in-process).
+        tune_gc()
         serve(app(settings))
     else:
         commands = "|".join(["serve", "migrate", *tools])

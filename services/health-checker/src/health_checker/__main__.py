@@ -5,7 +5,6 @@ from __future__ import annotations
 from shared.runtime import run_service
 
 from health_checker.app import HealthCheckerApp, migrate
-from health_checker.gc_tuning import tune_gc
 from health_checker.settings import SERVICE, Settings
 
 
@@ -16,8 +15,6 @@ def main() -> None:
         Settings,
         HealthCheckerApp,
         migrate,
-        # Process-wide, so here and not in the app (tests run apps in-process).
-        before_serve=tune_gc,
     )
 
 
