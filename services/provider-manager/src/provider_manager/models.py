@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from shared.timefmt import render, render_or_never
 from sqlalchemy import RowMapping
 
 
-def provider_wire(row: RowMapping) -> dict[str, Any]:
+def provider_wire(row: RowMapping | Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "type": row["type"],

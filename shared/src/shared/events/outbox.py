@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, cast
 
@@ -37,6 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contracts.events import CATALOG
+from shared.ids import random_uuid
 from shared.logging import current_request_id
 from shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
 from shared.timefmt import render, utcnow
@@ -95,21 +95,35 @@ async def add_events(
     stamp = render(utcnow())
     rows = []
     for event_type, data in items:
-        CATALOG.check(publisher, event_type)
-        event_id = str(uuid.uuid4())
-        payload = {
-            "id": event_id,
-            "type": event_type,
-            "publisher": publisher,
-            "timestamp": stamp,
-            "request_id": request_id,
-            "data_type": "application/json",
-            # UUIDs, datetimes and models as JSON (in Rust: cheap even for hundreds).
-            "data": to_jsonable_python(data),
-        }
+        event_id, payload = event_envelope(publisher, event_type, data, request_id, stamp)
         rows.append({"id": event_id, "type": event_type, "payload": payload})
     await session.execute(table.insert(), rows)
     session.info[_QUEUED] = True
+
+
+def event_envelope(
+    publisher: str,
+    event_type: str,
+    data: Any,
+    request_id: str | None = None,
+    stamp: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """(event id, envelope) of one event as the outbox stores it; `request_id` and `stamp`
+    default to the current request's and now. For a writer that inserts the outbox row in
+    a statement of its own (provider-manager's create); others call add_events."""
+    CATALOG.check(publisher, event_type)
+    event_id = random_uuid()
+    payload = {
+        "id": event_id,
+        "type": event_type,
+        "publisher": publisher,
+        "timestamp": stamp or render(utcnow()),
+        "request_id": request_id if request_id is not None else current_request_id(),
+        "data_type": "application/json",
+        # UUIDs, datetimes and models as JSON (in Rust: cheap even for hundreds).
+        "data": to_jsonable_python(data),
+    }
+    return event_id, payload
 
 
 def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:

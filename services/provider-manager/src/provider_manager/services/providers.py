@@ -10,7 +10,7 @@ from typing import Any
 from shared.contracts.providers import ProviderCreate, ProviderUpdate, credentials_problem
 from shared.db import autocommit_engine
 from shared.errors import invalid_argument, not_found
-from shared.events import add_event, publishing
+from shared.events import add_event, event_envelope, publishing
 from shared.pagination import PageCursor, split_page
 from shared.read_batching import ReadBatcher
 from sqlalchemy import RowMapping, func
@@ -67,7 +67,8 @@ class ProviderService:
         in_transaction: InTransaction | None = None,
     ) -> Wire:
         """`in_transaction(session, created)` runs inside the same transaction (carrier setup
-        commits its journal's "done" with the row), and may raise to roll everything back."""
+        commits its journal's "done" with the row), and may raise to roll everything back.
+        Without it (POST /providers) the row and its event are one statement."""
         values: dict[str, Any] = body.model_dump(by_alias=True, exclude={"auth_password"})
         password = body.password()
         # Checked before sealing: a bad combination is a 400 even where no key is configured.
@@ -78,16 +79,41 @@ class ProviderService:
         values["registration_status"] = _registration_status(values)
         values["registration_reason"] = ""
         values["registration_changed_at"] = datetime.now(UTC) if values["register"] else None
+        values["metadata"] = metadata or {}
+        if in_transaction is None:
+            return await self._create_announced(provider_id, values)
         async with publishing(self._sessions, self._wake) as session:
-            row, created = await ProviderRepository(session).insert(
-                provider_id, {**values, "metadata": metadata or {}}
-            )
+            row, created = await ProviderRepository(session).insert(provider_id, values)
             wire = provider_wire(row)
             if created:
                 await add_event(session, outbox, SERVICE, "provider_created", wire)
-            if in_transaction is not None:
-                await in_transaction(session, created)
+            await in_transaction(session, created)
         return wire
+
+    async def _create_announced(self, provider_id: str, values: dict[str, Any]) -> Wire:
+        """The create of POST /providers: row and provider_created in one statement."""
+        record = {
+            **values,
+            "id": provider_id,
+            "health_status": "unknown",
+            "health_checked_at": None,
+            "tm_delete": None,
+        }
+        # The event's data is the wire form of the row to be; PostgreSQL fills in the two
+        # timestamps it stamps the row with.
+        event_id, payload = event_envelope(
+            SERVICE,
+            "provider_created",
+            provider_wire({**record, "tm_create": None, "tm_update": None}),
+        )
+        async with self._reads.connect() as conn:
+            repo = ProviderRepository(conn)
+            row = await repo.insert_announced(record, event_id, "provider_created", payload)
+            if row is None:  # a replay of the same request: the provider exists, announced
+                return provider_wire(await repo.get(provider_id))
+        if self._wake is not None:
+            self._wake()
+        return provider_wire(row)
 
     async def get(self, provider_id: str) -> Wire:
         row = await self._by_id.get(provider_id)
