@@ -249,8 +249,26 @@ async def main_async(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]
                 platform.check_alive()
                 results.setdefault(label, []).append(result)
                 _print_result(result)
+        await _print_read_batches(f"http://127.0.0.1:{ops['provider-manager']}/metrics")
 
     return results
+
+
+async def _print_read_batches(metrics_url: str) -> None:
+    """How many GETs one query served in provider-manager (shared.read_batching)."""
+    async with aiohttp.ClientSession() as session, session.get(metrics_url) as resp:
+        text = await resp.text()
+    figures: dict[str, float] = {}
+    for line in text.splitlines():
+        for name in ("read_batch_keys_sum", "read_batch_keys_count"):
+            if line.startswith(name + '{reader="providers_by_id"}'):
+                figures[name] = float(line.rsplit(" ", 1)[1])
+    if figures.get("read_batch_keys_count"):
+        keys, batches = figures["read_batch_keys_sum"], figures["read_batch_keys_count"]
+        print(
+            f"provider-manager reads by id: {keys:.0f} GETs in {batches:.0f} queries "
+            f"({keys / batches:.2f} per query)"
+        )
 
 
 def _ratios(results: dict[str, list[dict[str, Any]]], top: str, floor: str) -> list[float]:

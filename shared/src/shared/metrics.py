@@ -27,6 +27,12 @@ RPC_CLIENT_SECONDS = Histogram(
     ["queue"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+READ_BATCH_KEYS = Histogram(
+    "read_batch_keys",
+    "Keys fetched per batched read (shared.read_batching): the reads one query served",
+    ["reader"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 EVENTS_PUBLISHED = Counter(
     "events_published_total", "Events published by the outbox relay", ["exchange", "type"]
 )

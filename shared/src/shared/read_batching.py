@@ -17,6 +17,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Generic, TypeVar
 
+from shared.metrics import READ_BATCH_KEYS
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -24,8 +26,9 @@ FetchMany = Callable[[list[K]], Awaitable[Mapping[K, V]]]
 
 
 class ReadBatcher(Generic[K, V]):
-    def __init__(self, fetch_many: FetchMany[K, V]) -> None:
+    def __init__(self, fetch_many: FetchMany[K, V], name: str) -> None:
         self._fetch_many = fetch_many
+        self._sizes = READ_BATCH_KEYS.labels(name)
         self._waiting: list[tuple[K, asyncio.Future[V | None]]] = []
         self._running: set[asyncio.Task[None]] = set()
         self.batches = 0  # fetches made, for tests and metrics
@@ -51,6 +54,7 @@ class ReadBatcher(Generic[K, V]):
         if not keys:
             return
         self.batches += 1
+        self._sizes.observe(len(keys))
         try:
             found = await self._fetch_many(keys)
         except BaseException as exc:

@@ -25,7 +25,7 @@ class Store:
 
 async def test_one_turn_is_one_fetch_with_each_key_once() -> None:
     store = Store()
-    batcher = ReadBatcher(store.fetch_many)
+    batcher = ReadBatcher(store.fetch_many, "test")
     got = await asyncio.gather(*(batcher.get(k) for k in ["a", "b", "a", "missing", "c"]))
     assert got == ["A", "B", "A", None, "C"]
     assert store.fetches == [["a", "b", "missing", "c"]]
@@ -33,7 +33,7 @@ async def test_one_turn_is_one_fetch_with_each_key_once() -> None:
 
 async def test_later_turns_fetch_again() -> None:
     store = Store()
-    batcher = ReadBatcher(store.fetch_many)
+    batcher = ReadBatcher(store.fetch_many, "test")
     assert await batcher.get("a") == "A"
     assert await batcher.get("b") == "B"
     assert store.fetches == [["a"], ["b"]]
@@ -41,14 +41,14 @@ async def test_later_turns_fetch_again() -> None:
 
 
 async def test_a_failed_fetch_fails_every_caller_of_the_batch() -> None:
-    batcher = ReadBatcher(Store(fail=True).fetch_many)
+    batcher = ReadBatcher(Store(fail=True).fetch_many, "test")
     results = await asyncio.gather(batcher.get("a"), batcher.get("b"), return_exceptions=True)
     assert all(isinstance(r, ConnectionError) for r in results)
 
 
 async def test_a_caller_giving_up_leaves_the_others_answered() -> None:
     store = Store(delay=0.05)
-    batcher = ReadBatcher(store.fetch_many)
+    batcher = ReadBatcher(store.fetch_many, "test")
     impatient = asyncio.create_task(asyncio.wait_for(batcher.get("a"), 0.01))
     patient = asyncio.create_task(batcher.get("a"))
     with pytest.raises(TimeoutError):
@@ -59,7 +59,7 @@ async def test_a_caller_giving_up_leaves_the_others_answered() -> None:
 
 async def test_a_batch_whose_callers_all_left_fetches_nothing() -> None:
     store = Store()
-    batcher = ReadBatcher(store.fetch_many)
+    batcher = ReadBatcher(store.fetch_many, "test")
     task = asyncio.create_task(batcher.get("a"))
     await asyncio.sleep(0)  # get() has queued its key
     task.cancel()

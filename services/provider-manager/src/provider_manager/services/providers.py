@@ -55,7 +55,7 @@ class ProviderService:
         # Reads are one SELECT each: a plain autocommit connection, no transaction.
         self._reads = autocommit_engine(sessions)
         # GETs by id of one loop turn share a query (the hottest read of the platform).
-        self._by_id: ReadBatcher[str, RowMapping] = ReadBatcher(self._find_many)
+        self._by_id: ReadBatcher[str, RowMapping] = ReadBatcher(self._find_many, "providers_by_id")
         self._wake = wake
 
     async def create(
