@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+M = TypeVar("M", Counter, Gauge, Histogram)
+_CHILDREN: dict[tuple[object, tuple[str, ...]], object] = {}
+
+
+def child(metric: M, *labels: str) -> M:
+    """metric.labels(*labels), remembered: labels() validates, converts and takes a lock on
+    every call, and the request paths call it several times per request with the same few
+    label sets (bounded like the series themselves)."""
+    key = (metric, labels)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = metric.labels(*labels)
+    return found  # type: ignore[return-value]
+
 
 RPC_SERVER_REQUESTS = Counter(
     "rpc_server_requests_total",

@@ -11,6 +11,7 @@ from aiohttp.typedefs import Handler
 from prometheus_client import Counter, Histogram
 from shared.errors import AppError, ErrorStatus
 from shared.logging import bind_request_id, current_request_id
+from shared.metrics import child
 from shared.unavailable import database_unavailable, unavailable
 
 log = structlog.get_logger("gateway.http")
@@ -80,8 +81,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             response = error_response(AppError(ErrorStatus.INTERNAL, "INTERNAL", "internal error"))
     response.headers["X-Request-ID"] = request_id
     elapsed = time.perf_counter() - started
-    HTTP_REQUESTS.labels(request.method, route_label, str(response.status)).inc()
-    HTTP_SECONDS.labels(route_label).observe(elapsed)
+    child(HTTP_REQUESTS, request.method, route_label, str(response.status)).inc()
+    child(HTTP_SECONDS, route_label).observe(elapsed)
     # The path only: query strings can carry tokens and access keys.
     log.info(
         "http_request",

@@ -30,7 +30,7 @@ from pamqp.commands import Basic
 from shared.errors import AppError, ErrorStatus
 from shared.ids import random_uuid_hex
 from shared.logging import current_request_id
-from shared.metrics import RPC_CLIENT_CALLS, RPC_CLIENT_SECONDS
+from shared.metrics import RPC_CLIENT_CALLS, RPC_CLIENT_SECONDS, child
 from shared.rpc.envelope import RpcResponse, encode
 
 log = structlog.get_logger("rpc.client")
@@ -129,7 +129,7 @@ class RpcClient:
         deadline = timeout if timeout is not None else self._default_timeout
         underlay = self._underlay
         if underlay is None or underlay.is_closed or not self._connection.connected.is_set():
-            RPC_CLIENT_CALLS.labels(queue, "broker_error").inc()
+            child(RPC_CLIENT_CALLS, queue, "broker_error").inc()
             raise _broker_unavailable()
         correlation_id = str(next(self._correlation))
         body = encode(
@@ -164,22 +164,22 @@ class RpcClient:
                         wait=False,
                     )
                 except aiormq.exceptions.PublishError as exc:
-                    RPC_CLIENT_CALLS.labels(queue, "unroutable").inc()
+                    child(RPC_CLIENT_CALLS, queue, "unroutable").inc()
                     raise AppError(
                         ErrorStatus.UNAVAILABLE,
                         "SERVICE_UNAVAILABLE",
                         f"no consumer for {queue}",
                     ) from exc
                 except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
-                    RPC_CLIENT_CALLS.labels(queue, "broker_error").inc()
+                    child(RPC_CLIENT_CALLS, queue, "broker_error").inc()
                     raise _broker_unavailable() from exc
                 try:
                     response = await future
                 except AppError:
-                    RPC_CLIENT_CALLS.labels(queue, "broker_lost").inc()
+                    child(RPC_CLIENT_CALLS, queue, "broker_lost").inc()
                     raise
         except TimeoutError as exc:
-            RPC_CLIENT_CALLS.labels(queue, "timeout").inc()
+            child(RPC_CLIENT_CALLS, queue, "timeout").inc()
             raise AppError(
                 ErrorStatus.DEADLINE_EXCEEDED,
                 "REQUEST_TIMEOUT",
@@ -187,8 +187,8 @@ class RpcClient:
             ) from exc
         finally:
             self._pending.pop(correlation_id, None)
-        RPC_CLIENT_CALLS.labels(queue, "reply").inc()
-        RPC_CLIENT_SECONDS.labels(queue).observe(time.perf_counter() - started)
+        child(RPC_CLIENT_CALLS, queue, "reply").inc()
+        child(RPC_CLIENT_SECONDS, queue).observe(time.perf_counter() - started)
         return response
 
     async def request(

@@ -25,7 +25,7 @@ from pamqp.commands import Basic
 from pydantic import ValidationError
 
 from shared.errors import AppError, ErrorStatus
-from shared.metrics import RPC_SERVER_REQUESTS, RPC_SERVER_SECONDS
+from shared.metrics import RPC_SERVER_REQUESTS, RPC_SERVER_SECONDS, child
 from shared.rpc.envelope import RpcRequest, encode
 from shared.rpc.router import Reply, Router, RpcContext
 
@@ -116,8 +116,8 @@ class RpcServer:
             crash = AppError(ErrorStatus.INTERNAL, "INTERNAL", "internal error")
             status, data = 500, crash.to_dict()
         await self._reply(message, status, data)
-        RPC_SERVER_REQUESTS.labels(self.queue_name, method, route_label, str(status)).inc()
-        RPC_SERVER_SECONDS.labels(self.queue_name, route_label).observe(
+        child(RPC_SERVER_REQUESTS, self.queue_name, method, route_label, str(status)).inc()
+        child(RPC_SERVER_SECONDS, self.queue_name, route_label).observe(
             time.perf_counter() - started
         )
 
