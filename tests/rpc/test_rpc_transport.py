@@ -272,3 +272,25 @@ async def test_calls_in_flight_fail_at_once_when_the_broker_connection_drops(
     finally:
         await client.stop()
         await connection.close()
+
+
+async def test_a_reply_larger_than_a_frame_arrives_whole(
+    broker: AbstractRobustConnection, rpc: RpcClient
+) -> None:
+    """A reply over the connection's frame_max (128 KiB by default) goes out as several body
+    frames (shared.rpc.reply_frames) and comes back as one message."""
+
+    async def big(ctx: RpcContext) -> dict[str, Any]:
+        return {"blob": "x" * int(ctx.query["size"])}
+
+    router = Router()
+    router.get("/v1/big", big)
+    queue = f"test-rpc.{uuid.uuid4().hex}"
+    server = RpcServer(broker, queue, router)
+    await server.start()
+    try:
+        for size in (0, 131_000, 400_000):
+            reply = await rpc.request(queue, "GET", f"/v1/big?size={size}")
+            assert reply == {"blob": "x" * size}
+    finally:
+        await server.stop()

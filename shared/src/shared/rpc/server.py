@@ -5,15 +5,17 @@ after its caller's deadline, and when no replica consumes, the queue disappears 
 caller's `mandatory` publish is returned at once (503) instead of waiting for a timeout.
 Replicas consume the same queue as competing consumers.
 
-Like the client, the hot path is aiormq's: one task per request, the reply published and the
-request acked without waiting for a drain (the event loop sends both in one write), and no
-publisher confirms on replies (a lost reply is the caller's 504 either way, and each confirm
-cost the broker and this process a frame and a future). aio-pika's robust channel restores
-the queue and QoS after a reconnect; `_reopened` consumes again on the new channel.
+Like the client, the hot path is aiormq's: one task per request; the reply and the ack are
+encoded here (reply_frames) and queued together on the connection's writer without waiting
+for a drain; and no publisher confirms on replies (a lost reply is the caller's 504 either
+way, and each confirm cost the broker and this process a frame and a future). aio-pika's
+robust channel restores the queue and QoS after a reconnect; `_reopened` consumes again on
+the new channel.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, cast
 
@@ -21,12 +23,14 @@ import aiormq
 import aiormq.abc
 import structlog
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+from aiormq.abc import ChannelFrame
 from pamqp.commands import Basic
 from pydantic import ValidationError
 
 from shared.errors import AppError, ErrorStatus
 from shared.metrics import RPC_SERVER_REQUESTS, RPC_SERVER_SECONDS, child
 from shared.rpc.envelope import RpcRequest, encode
+from shared.rpc.reply_frames import ack_frame, reply_frames
 from shared.rpc.router import Reply, Router, RpcContext
 
 log = structlog.get_logger("rpc.server")
@@ -122,31 +126,31 @@ class RpcServer:
         )
 
     async def _reply(self, message: aiormq.abc.DeliveredMessage, status: int, data: Any) -> None:
-        # The concrete aiormq channel: its publish can skip waiting for a drain.
+        # The concrete aiormq channel: the reply goes on its connection's write queue.
         channel = cast(aiormq.Channel, message.channel)
         properties = message.header.properties
-        try:
-            if properties.reply_to:
+        frames = b""
+        if properties.reply_to:
+            try:
                 body = encode(
                     {"status_code": status, "data_type": "application/json", "data": data}
                 )
-                await channel.basic_publish(
+                frames = reply_frames(
+                    channel.number,
+                    properties.reply_to,
+                    properties.correlation_id,
                     body,
-                    routing_key=properties.reply_to,
-                    properties=Basic.Properties(
-                        content_type="application/json",
-                        correlation_id=properties.correlation_id,
-                        delivery_mode=1,
-                    ),
-                    wait=False,
+                    channel.max_content_size,
                 )
-        except Exception:
-            log.exception("rpc_reply_failed")
-        # Ack after replying: a crash before this point redelivers the request.
-        tag = message.delivery_tag
-        if tag is not None and not channel.is_closed:
-            try:
-                await channel.basic_ack(tag, wait=False)
             except Exception:
-                # The channel closed under us: the broker redelivers the request.
-                log.warning("rpc_ack_failed", exc_info=True)
+                log.exception("rpc_reply_failed")
+        # Acked after the reply and in the same write: a crash before it redelivers the request.
+        if message.delivery_tag is not None:
+            frames += ack_frame(channel.number, message.delivery_tag)
+        if not frames or channel.is_closed:
+            return  # a closed channel: the broker redelivers the request to another consumer
+        frame = ChannelFrame(payload=frames, should_close=False)
+        try:
+            channel.write_queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            await channel.write_queue.put(frame)
