@@ -5,7 +5,7 @@ on loopback.
     python benchmarks/bench_gateway.py            # 20 s per phase in 4 rounds, concurrency 32
     BENCH_SECONDS=3 python benchmarks/bench_gateway.py   # a quick smoke run
     python benchmarks/bench_gateway.py --profile  # also cProfile gateway and provider-manager
-    python benchmarks/bench_gateway.py --py-spy /tmp/pyspy/bin/py-spy  # sample them instead
+    python benchmarks/bench_gateway.py --py-spy "$(command -v py-spy)"  # sample them instead
 
 Every server and the load generator is its own process, so they share the machine's cores
 the way they would in production. A fresh database `voip_bench_gateway_<hex>` and queue prefix are

@@ -46,9 +46,23 @@ CALL_MANAGER_ENV: dict[str, Any] = {
 
 
 @pytest.fixture(scope="package")
-def failover_env(platform_env: dict[str, Any]) -> dict[str, Any]:
-    """The shared database, a queue prefix of our own."""
-    return {**platform_env, "QUEUE_PREFIX": f"test-failover-{uuid.uuid4().hex[:10]}"}
+async def failover_database(platform_env: dict[str, Any]) -> AsyncIterator[str]:
+    async with private_database(
+        platform_env, "failover_calls", ["api-gateway", "call-manager"]
+    ) as url:
+        yield url
+
+
+@pytest.fixture(scope="package")
+def failover_env(platform_env: dict[str, Any], failover_database: str) -> dict[str, Any]:
+    """A database and a queue prefix of our own: on the run's database, the run's
+    call-manager relay could publish our call events on the run's exchange (and ours the
+    run's), so `call_events` would miss some."""
+    return {
+        **platform_env,
+        "DATABASE_URL": failover_database,
+        "QUEUE_PREFIX": f"test-failover-{uuid.uuid4().hex[:10]}",
+    }
 
 
 @pytest.fixture(scope="package")
@@ -66,8 +80,7 @@ async def routed_call_manager(failover_env: dict[str, Any]) -> AsyncIterator[Cal
 
 @pytest.fixture(scope="package")
 async def routed_gateway(failover_env: dict[str, Any]) -> AsyncIterator[GatewayApp]:
-    # The shared database's admin (created by whichever gateway starts first), a JWT secret
-    # of our own.
+    # Its own database's admin (created as it starts), a JWT secret of its own.
     secret = f"failover-jwt-secret-{uuid.uuid4().hex}"
     async with running(gateway_app(failover_env, JWT_SECRET=secret)) as app:
         yield app
