@@ -24,14 +24,14 @@ import aiormq
 import aiormq.exceptions
 import structlog
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
-from aiormq.abc import DeliveredMessage
-from pamqp.commands import Basic
+from aiormq.abc import ChannelFrame, DeliveredMessage
 
 from shared.errors import AppError, ErrorStatus
 from shared.ids import random_uuid_hex
 from shared.logging import current_request_id
 from shared.metrics import RPC_CLIENT_CALLS, RPC_CLIENT_SECONDS, child
 from shared.rpc.envelope import RpcResponse, encode
+from shared.rpc.frames import publish_frames
 
 log = structlog.get_logger("rpc.client")
 
@@ -56,6 +56,7 @@ class RpcClient:
         # Correlation ids only need to be unique on this client's reply queue: a counter
         # does, without the getrandom() system call of a uuid4 per call.
         self._correlation = itertools.count(1)
+        self._publishing = asyncio.Lock()
 
     async def start(self) -> None:
         # Publisher confirms stay on although a request needs no broker receipt: aiormq only
@@ -142,13 +143,17 @@ class RpcClient:
                 "data": data,
             }
         )
-        properties = Basic.Properties(
-            content_type="application/json",
+        message_id = message_id or random_uuid_hex()
+        frames = publish_frames(
+            underlay.number,
+            queue,
+            body,
+            underlay.max_content_size,
             correlation_id=correlation_id,
-            message_id=message_id or random_uuid_hex(),
             reply_to=self._reply_queue,
             expiration=str(int(deadline * 1000)),
-            delivery_mode=1,
+            message_id=message_id,
+            mandatory=True,
         )
         future: asyncio.Future[RpcResponse] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
@@ -156,13 +161,7 @@ class RpcClient:
         try:
             async with asyncio.timeout(deadline):
                 try:
-                    await underlay.basic_publish(
-                        body,
-                        routing_key=queue,
-                        properties=properties,
-                        mandatory=True,
-                        wait=False,
-                    )
+                    await self._publish(underlay, frames, message_id)
                 except aiormq.exceptions.PublishError as exc:
                     child(RPC_CLIENT_CALLS, queue, "unroutable").inc()
                     raise AppError(
@@ -190,6 +189,37 @@ class RpcClient:
         child(RPC_CLIENT_CALLS, queue, "reply").inc()
         child(RPC_CLIENT_SECONDS, queue).observe(time.perf_counter() - started)
         return response
+
+    async def _publish(self, underlay: aiormq.Channel, frames: bytes, message_id: str) -> None:
+        """Queue a request's frames and wait for the broker's confirm; PublishError when it
+        returned the message (no queue by that name). This is aiormq's basic_publish on a
+        confirming channel, less its per-call machinery: the delivery tag (the broker counts
+        the channel's publishes from 1), the confirmation future aiormq resolves on the
+        broker's ack and fails on a return or a closed channel, and the message id it
+        finds a return by. Nothing else publishes on this channel, and the lock keeps the
+        tags in the order the frames are queued."""
+        async with self._publishing:
+            if underlay.is_closed:
+                raise aiormq.exceptions.ChannelInvalidStateError("the RPC channel is closed")
+            underlay.delivery_tag += 1
+            tag = underlay.delivery_tag
+            confirmation = underlay.create_future()
+            underlay.confirmations[tag] = confirmation
+            underlay.message_id_delivery_tag[message_id] = tag
+            try:
+                await underlay.write_queue.put(ChannelFrame(payload=frames, should_close=False))
+            except BaseException:
+                # Never queued, so the broker never counts it: give the tag back.
+                underlay.delivery_tag -= 1
+                underlay.confirmations.pop(tag, None)
+                underlay.message_id_delivery_tag.pop(message_id, None)
+                confirmation.cancel()
+                raise
+        try:
+            await confirmation
+        finally:
+            if underlay.message_id_delivery_tag.get(message_id) == tag:
+                del underlay.message_id_delivery_tag[message_id]
 
     async def request(
         self,

@@ -6,7 +6,7 @@ caller's `mandatory` publish is returned at once (503) instead of waiting for a 
 Replicas consume the same queue as competing consumers.
 
 Like the client, the hot path is aiormq's: one task per request; the reply and the ack are
-encoded here (reply_frames) and queued together on the connection's writer without waiting
+encoded here (shared.rpc.frames) and queued together on the connection's writer without waiting
 for a drain; and no publisher confirms on replies (a lost reply is the caller's 504 either
 way, and each confirm cost the broker and this process a frame and a future). aio-pika's
 robust channel restores the queue and QoS after a reconnect; `_reopened` consumes again on
@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from shared.errors import AppError, ErrorStatus
 from shared.metrics import RPC_SERVER_REQUESTS, RPC_SERVER_SECONDS, child
 from shared.rpc.envelope import RpcRequest, encode
-from shared.rpc.reply_frames import ack_frame, reply_frames
+from shared.rpc.frames import ack_frame, publish_frames
 from shared.rpc.router import Reply, Router, RpcContext
 
 log = structlog.get_logger("rpc.server")
@@ -135,12 +135,12 @@ class RpcServer:
                 body = encode(
                     {"status_code": status, "data_type": "application/json", "data": data}
                 )
-                frames = reply_frames(
+                frames = publish_frames(
                     channel.number,
                     properties.reply_to,
-                    properties.correlation_id,
                     body,
                     channel.max_content_size,
+                    correlation_id=properties.correlation_id,
                 )
             except Exception:
                 log.exception("rpc_reply_failed")
