@@ -65,3 +65,39 @@ async def test_a_batch_whose_callers_all_left_fetches_nothing() -> None:
     task.cancel()
     await asyncio.sleep(0.01)
     assert store.fetches == []
+
+
+async def test_keys_asked_during_a_fetch_wait_for_one_next_fetch() -> None:
+    store = Store(delay=0.05)
+    batcher = ReadBatcher(store.fetch_many, "test")
+    first = asyncio.create_task(batcher.get("a"))
+    await asyncio.sleep(0.01)  # the fetch of "a" is running
+    later = [asyncio.create_task(batcher.get(k)) for k in ("b", "c")]
+    await asyncio.sleep(0)
+    more = asyncio.create_task(batcher.get("d"))  # another turn, same wait
+    assert await first == "A"
+    assert [await t for t in later] + [await more] == ["B", "C", "D"]
+    assert store.fetches == [["a"], ["b", "c", "d"]]
+
+
+async def test_two_in_flight_when_allowed() -> None:
+    store = Store(delay=0.05)
+    batcher = ReadBatcher(store.fetch_many, "test", max_in_flight=2)
+    first = asyncio.create_task(batcher.get("a"))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(batcher.get("b"))
+    await asyncio.sleep(0.01)
+    assert store.fetches == [["a"], ["b"]]  # "b" did not wait for "a"
+    assert (await first, await second) == ("A", "B")
+
+
+async def test_a_failed_fetch_does_not_stall_the_next() -> None:
+    store = Store(fail=True, delay=0.02)
+    batcher = ReadBatcher(store.fetch_many, "test")
+    first = asyncio.create_task(batcher.get("a"))
+    await asyncio.sleep(0.005)
+    second = asyncio.create_task(batcher.get("b"))
+    with pytest.raises(ConnectionError):
+        await first
+    store.fail = False
+    assert await second == "B"
