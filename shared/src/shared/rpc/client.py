@@ -6,7 +6,8 @@ has given up on, and is published `mandatory` so a queue nobody consumes answers
 
 The hot path talks to aiormq directly (one channel, one dict of pending futures): aio-pika's
 Message/IncomingMessage objects and its second task per delivery were a fifth of the
-gateway's CPU per request. aio-pika's robust channel still owns reconnection: it re-declares
+gateway's CPU per request. A request's frames are encoded by shared.rpc.frames and queued
+by `_publish`, which keeps aiormq's confirm bookkeeping without its per-call machinery. aio-pika's robust channel still owns reconnection: it re-declares
 the reply queue, and `_reopened` consumes it again on the new underlying channel. Calls in
 flight when the channel goes down fail at once with 503 instead of waiting for their deadline
 (their replies would go to a reply queue that no longer exists).
