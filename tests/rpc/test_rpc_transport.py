@@ -74,6 +74,34 @@ async def test_no_consumer_is_a_fast_503(rpc: RpcClient) -> None:
     assert elapsed < 1.0, f"took {elapsed:.2f} s: the mandatory publish should return at once"
 
 
+async def test_returned_and_answered_calls_leave_nothing_behind(
+    broker: AbstractRobustConnection,
+) -> None:
+    """Each request is filed in the channel's tables for aiormq's return handling
+    (RpcClient._publish); answered, returned and timed-out calls all take theirs out."""
+    router = Router()
+    router.get("/v1/echo", _echo)
+    queue = f"test-rpc.{uuid.uuid4().hex}"
+    server = RpcServer(broker, queue, router)
+    await server.start()
+    client = RpcClient(broker, "tests-tables", default_timeout=5.0)
+    await client.start()
+    try:
+        await asyncio.gather(*(client.request(queue, "GET", f"/v1/echo?v={n}") for n in range(50)))
+        for _ in range(3):
+            with pytest.raises(AppError) as caught:
+                await client.request(f"test-rpc.nobody.{uuid.uuid4().hex}", "GET", "/v1/x")
+            assert caught.value.http_status == 503
+        underlay = client._underlay
+        assert underlay is not None
+        await asyncio.sleep(0.05)  # the return's callbacks run on the next turns
+        assert dict(underlay.confirmations) == {}
+        assert underlay.message_id_delivery_tag == {}
+    finally:
+        await client.stop()
+        await server.stop()
+
+
 async def test_slow_handler_is_504_and_the_client_keeps_working(
     rpc: RpcClient, gated_server: tuple[str, Gate]
 ) -> None:

@@ -7,15 +7,17 @@ has given up on, and is published `mandatory` so a queue nobody consumes answers
 The hot path talks to aiormq directly (one channel, one dict of pending futures): aio-pika's
 Message/IncomingMessage objects and its second task per delivery were a fifth of the
 gateway's CPU per request. A request's frames are encoded by shared.rpc.frames and queued
-by `_publish`, which keeps aiormq's confirm bookkeeping without its per-call machinery. aio-pika's robust channel still owns reconnection: it re-declares
-the reply queue, and `_reopened` consumes it again on the new underlying channel. Calls in
-flight when the channel goes down fail at once with 503 instead of waiting for their deadline
-(their replies would go to a reply queue that no longer exists).
+by `_publish`, without publisher confirms: a return is still seen (see `_publish`).
+aio-pika's robust channel still owns reconnection: it re-declares the reply queue, and
+`_reopened` consumes it again on the new underlying channel. Calls in flight when the
+channel goes down fail at once with 503 instead of waiting for their deadline (their
+replies would go to a reply queue that no longer exists).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import time
 import uuid
@@ -35,6 +37,10 @@ from shared.rpc.envelope import RpcResponse, encode
 from shared.rpc.frames import publish_frames
 
 log = structlog.get_logger("rpc.client")
+
+
+class _Unroutable(Exception):
+    """The broker returned the request: no queue by that name, so nobody consumes it."""
 
 
 def _broker_unavailable() -> AppError:
@@ -57,14 +63,16 @@ class RpcClient:
         # Correlation ids only need to be unique on this client's reply queue: a counter
         # does, without the getrandom() system call of a uuid4 per call.
         self._correlation = itertools.count(1)
-        self._publishing = asyncio.Lock()
+        # Keys under which `_publish` files each request for aiormq's return handling.
+        self._tags = itertools.count(1)
 
     async def start(self) -> None:
-        # Publisher confirms stay on although a request needs no broker receipt: aiormq only
-        # surfaces a basic.return (the fast 503 of a `mandatory` publish to a queue nobody
-        # consumes) for confirmed publishes; without confirms it drops the return and the
-        # caller would wait for its whole deadline.
-        channel = self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        # No publisher confirms: a request needs no broker receipt, and each confirm was a
+        # frame for the broker to send and this process to read per call. What confirms
+        # were kept for, the fast 503 of a `mandatory` publish to a queue nobody consumes,
+        # comes from the basic.return alone: aiormq finds the returned message by its
+        # message id in the channel's tables, which `_publish` fills in.
+        channel = self._connection.channel(publisher_confirms=False)
         await channel.initialize()
         self._channel = channel
         await channel.declare_queue(self._reply_queue, exclusive=True, auto_delete=True)
@@ -159,22 +167,23 @@ class RpcClient:
         future: asyncio.Future[RpcResponse] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
         started = time.perf_counter()
+        tag: int | None = None
         try:
             async with asyncio.timeout(deadline):
                 try:
-                    await self._publish(underlay, frames, message_id)
-                except aiormq.exceptions.PublishError as exc:
+                    tag = await self._publish(underlay, frames, message_id, future)
+                except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+                    child(RPC_CLIENT_CALLS, queue, "broker_error").inc()
+                    raise _broker_unavailable() from exc
+                try:
+                    response = await future
+                except _Unroutable as exc:
                     child(RPC_CLIENT_CALLS, queue, "unroutable").inc()
                     raise AppError(
                         ErrorStatus.UNAVAILABLE,
                         "SERVICE_UNAVAILABLE",
                         f"no consumer for {queue}",
                     ) from exc
-                except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
-                    child(RPC_CLIENT_CALLS, queue, "broker_error").inc()
-                    raise _broker_unavailable() from exc
-                try:
-                    response = await future
                 except AppError:
                     child(RPC_CLIENT_CALLS, queue, "broker_lost").inc()
                     raise
@@ -187,40 +196,62 @@ class RpcClient:
             ) from exc
         finally:
             self._pending.pop(correlation_id, None)
+            if tag is not None:
+                self._forget(underlay, tag, message_id)
         child(RPC_CLIENT_CALLS, queue, "reply").inc()
         child(RPC_CLIENT_SECONDS, queue).observe(time.perf_counter() - started)
         return response
 
-    async def _publish(self, underlay: aiormq.Channel, frames: bytes, message_id: str) -> None:
-        """Queue a request's frames and wait for the broker's confirm; PublishError when it
-        returned the message (no queue by that name). This is aiormq's basic_publish on a
-        confirming channel, less its per-call machinery: the delivery tag (the broker counts
-        the channel's publishes from 1), the confirmation future aiormq resolves on the
-        broker's ack and fails on a return or a closed channel, and the message id it
-        finds a return by. Nothing else publishes on this channel, and the lock keeps the
-        tags in the order the frames are queued."""
-        async with self._publishing:
-            if underlay.is_closed:
-                raise aiormq.exceptions.ChannelInvalidStateError("the RPC channel is closed")
-            underlay.delivery_tag += 1
-            tag = underlay.delivery_tag
-            confirmation = underlay.create_future()
-            underlay.confirmations[tag] = confirmation
-            underlay.message_id_delivery_tag[message_id] = tag
-            try:
-                await underlay.write_queue.put(ChannelFrame(payload=frames, should_close=False))
-            except BaseException:
-                # Never queued, so the broker never counts it: give the tag back.
-                underlay.delivery_tag -= 1
-                underlay.confirmations.pop(tag, None)
-                underlay.message_id_delivery_tag.pop(message_id, None)
-                confirmation.cancel()
-                raise
+    async def _publish(
+        self,
+        underlay: aiormq.Channel,
+        frames: bytes,
+        message_id: str,
+        reply: asyncio.Future[RpcResponse],
+    ) -> int:
+        """Queue a request's frames; return the key that `_forget` needs once it is answered.
+
+        A basic.return (no queue by that name) fails `reply` with _Unroutable: aiormq handles
+        a return by looking the message id up in `message_id_delivery_tag`, then completing
+        the future it finds in `confirmations` under that key with the returned message. On
+        a channel without confirms the key is only ours (the broker numbers nothing), so a
+        counter does.
+        """
+        tag = next(self._tags)
+        returned: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        returned.add_done_callback(functools.partial(self._returned, underlay, tag, reply))
+        underlay.confirmations[tag] = returned
+        underlay.message_id_delivery_tag[message_id] = tag
+        frame = ChannelFrame(payload=frames, should_close=False)
         try:
-            await confirmation
-        finally:
-            if underlay.message_id_delivery_tag.get(message_id) == tag:
-                del underlay.message_id_delivery_tag[message_id]
+            underlay.write_queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            try:
+                await underlay.write_queue.put(frame)
+            except BaseException:
+                self._forget(underlay, tag, message_id)
+                raise
+        return tag
+
+    @staticmethod
+    def _returned(
+        underlay: aiormq.Channel,
+        tag: int,
+        reply: asyncio.Future[RpcResponse],
+        returned: asyncio.Future[object],
+    ) -> None:
+        # aiormq leaves a marker under the key for a confirm that never comes here.
+        underlay.confirmations.pop(tag, None)
+        if not returned.cancelled() and not reply.done():
+            reply.set_exception(_Unroutable())
+
+    @staticmethod
+    def _forget(underlay: aiormq.Channel, tag: int, message_id: str) -> None:
+        returned = underlay.confirmations.pop(tag, None)
+        if isinstance(returned, asyncio.Future):
+            returned.cancel()
+        if underlay.message_id_delivery_tag.get(message_id) == tag:
+            del underlay.message_id_delivery_tag[message_id]
 
     async def request(
         self,
