@@ -1,11 +1,12 @@
-"""Reads by key asked for in one turn of the event loop, answered by one query.
+"""Reads by key that arrive together, answered by one query.
 
 Under load a service's consumer hands it many requests per turn of the loop (the broker
 delivers up to the prefetch count at once), and a read by id each cost a pool checkout, a
-round trip and a statement of its own. The batcher gathers the keys asked for in a turn
-and fetches them with one `fetch_many` on the next, so the fixed cost of a query is paid
-once per turn rather than once per request (the DataLoader pattern). A lone request waits
-one turn of the loop, microseconds.
+round trip and a statement of its own. The batcher gathers the keys asked for and fetches
+them with one `fetch_many`: on the next turn of the loop when no fetch is running, else
+when the running one ends (at most `max_in_flight` at once), so batches grow with the load
+and the fixed cost of a query is paid once per batch (the DataLoader pattern). A lone
+request waits one turn of the loop, microseconds.
 
 Each caller has its own future, so a caller that gives up (a deadline) cancels only its
 own wait; a failed fetch fails every caller of that batch with the same error.

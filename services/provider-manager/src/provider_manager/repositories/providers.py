@@ -19,7 +19,7 @@ _BY_ID = select(providers).where(providers.c.id == bindparam("provider_id"))
 # drift from _BY_ID. The id is text, as UUID(as_uuid=False) gives it through SQLAlchemy.
 _SELECTED = ", ".join("id::text AS id" if c.name == "id" else f'"{c.name}"' for c in providers.c)
 _BY_ID_SQL = f"SELECT {_SELECTED} FROM {providers.fullname} WHERE id = $1::uuid"
-# Several at once (shared.read_batching gathers the GETs of one loop turn): one lookup by id
+# Several at once (shared.read_batching gathers GETs that arrive together): one lookup by id
 # per UNION ALL branch, for a power-of-two count of ids (padded by repeating one) so a few
 # statements serve every batch. Not `id IN (...)` nor `= ANY($1)`: their generic plan is a
 # sequential scan when first planned on a small table, and PostgreSQL keeps a cached plan

@@ -54,7 +54,7 @@ class ProviderService:
         self._cipher = cipher or CredentialCipher(None)
         # Reads are one SELECT each: a plain autocommit connection, no transaction.
         self._reads = autocommit_engine(sessions)
-        # GETs by id of one loop turn share a query (the hottest read of the platform).
+        # GETs by id that arrive together share a query (the hottest read of the platform).
         self._by_id: ReadBatcher[str, RowMapping] = ReadBatcher(self._find_many, "providers_by_id")
         self._wake = wake
 
