@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from aio_pika.abc import AbstractRobustConnection
 from shared.broker import connect
 from shared.errors import AppError, ErrorStatus
 from shared.rpc import Router, RpcClient, RpcContext, RpcServer
+from shared.rpc.router import Handler
 
 from tests.support.polling import eventually
 from tests.support.tcp_proxy import TcpProxy
@@ -36,18 +38,41 @@ class Gate:
         return {"n": ctx.query.get("n")}
 
 
+@asynccontextmanager
+async def serving(
+    connection: AbstractRobustConnection, path: str, handler: Handler, prefetch: int = 64
+) -> AsyncIterator[str]:
+    """An RpcServer answering GET `path` on a uuid-named queue of its own; yields the queue."""
+    router = Router()
+    router.get(path, handler)
+    queue = f"test-rpc.{uuid.uuid4().hex}"
+    server = RpcServer(connection, queue, router, prefetch=prefetch)
+    await server.start()
+    try:
+        yield queue
+    finally:
+        await server.stop()
+
+
+@asynccontextmanager
+async def calling(
+    connection: AbstractRobustConnection, publisher: str, timeout: float
+) -> AsyncIterator[RpcClient]:
+    client = RpcClient(connection, publisher, default_timeout=timeout)
+    await client.start()
+    try:
+        yield client
+    finally:
+        await client.stop()
+
+
 @pytest.fixture
 async def gated_server(broker: AbstractRobustConnection) -> AsyncIterator[tuple[str, Gate]]:
     gate = Gate()
-    router = Router()
-    router.get("/v1/slow", gate.handle)
-    queue = f"test-rpc.{uuid.uuid4().hex}"
     # prefetch 1: a second request waits in the queue while the first is being handled.
-    server = RpcServer(broker, queue, router, prefetch=1)
-    await server.start()
-    yield queue, gate
-    gate.open.set()
-    await server.stop()
+    async with serving(broker, "/v1/slow", gate.handle, prefetch=1) as queue:
+        yield queue, gate
+        gate.open.set()
 
 
 async def _queued_is(broker: AbstractRobustConnection, queue: str, count: int) -> bool:
@@ -79,14 +104,10 @@ async def test_returned_and_answered_calls_leave_nothing_behind(
 ) -> None:
     """Each request is filed in the channel's tables for aiormq's return handling
     (RpcClient._publish); answered, returned and timed-out calls all take theirs out."""
-    router = Router()
-    router.get("/v1/echo", _echo)
-    queue = f"test-rpc.{uuid.uuid4().hex}"
-    server = RpcServer(broker, queue, router)
-    await server.start()
-    client = RpcClient(broker, "tests-tables", default_timeout=5.0)
-    await client.start()
-    try:
+    async with (
+        serving(broker, "/v1/echo", _echo) as queue,
+        calling(broker, "tests-tables", 5.0) as client,
+    ):
         await asyncio.gather(*(client.request(queue, "GET", f"/v1/echo?v={n}") for n in range(50)))
         for _ in range(3):
             with pytest.raises(AppError) as caught:
@@ -94,12 +115,12 @@ async def test_returned_and_answered_calls_leave_nothing_behind(
             assert caught.value.http_status == 503
         underlay = client._underlay
         assert underlay is not None
-        await asyncio.sleep(0.05)  # the return's callbacks run on the next turns
-        assert dict(underlay.confirmations) == {}
-        assert underlay.message_id_delivery_tag == {}
-    finally:
-        await client.stop()
-        await server.stop()
+        # A return's callbacks run on the loop's next turns.
+        await eventually(
+            lambda: _ready(not underlay.confirmations and not underlay.message_id_delivery_tag),
+            2.0,
+            message=f"tables emptied: {underlay.confirmations} {underlay.message_id_delivery_tag}",
+        )
 
 
 async def test_slow_handler_is_504_and_the_client_keeps_working(
@@ -144,25 +165,20 @@ async def _ready(value: bool) -> bool:
 
 
 async def test_request_id_travels_with_the_call(broker: AbstractRobustConnection) -> None:
-    router = Router()
-    router.get("/v1/echo", _echo)
-    queue = f"test-rpc.{uuid.uuid4().hex}"
-    server = RpcServer(broker, queue, router)
-    await server.start()
-    client = RpcClient(broker, "tests-rid", default_timeout=5.0)
-    await client.start()
-    try:
-        from shared.logging import bind_request_id
+    async with (
+        serving(broker, "/v1/echo", _echo) as queue,
+        calling(broker, "tests-rid", 5.0) as client,
+    ):
+        try:
+            from shared.logging import bind_request_id
 
-        rid = bind_request_id("rid-abc-123")
-        reply = await client.request(queue, "GET", "/v1/echo?v=1")
-        assert reply == {"echo": "1", "request_id": rid}
-    finally:
-        import structlog
+            rid = bind_request_id("rid-abc-123")
+            reply = await client.request(queue, "GET", "/v1/echo?v=1")
+            assert reply == {"echo": "1", "request_id": rid}
+        finally:
+            import structlog
 
-        structlog.contextvars.clear_contextvars()
-        await client.stop()
-        await server.stop()
+            structlog.contextvars.clear_contextvars()
 
 
 async def test_calls_sent_in_one_loop_turn_each_get_their_own_reply(
@@ -171,23 +187,16 @@ async def test_calls_sent_in_one_loop_turn_each_get_their_own_reply(
     """Frames queued in one turn of the loop leave in one socket write (shared.frame_batching):
     500 requests published together, their 500 replies and acks batched on the way back,
     and each caller still gets its own answer, none lost or crossed."""
-    router = Router()
-    router.get("/v1/echo", _echo)
-    queue = f"test-rpc.{uuid.uuid4().hex}"
-    server = RpcServer(broker, queue, router, prefetch=500)
-    await server.start()
-    client = RpcClient(broker, "tests-batch", default_timeout=10.0)
-    await client.start()
-    try:
+    async with (
+        serving(broker, "/v1/echo", _echo, prefetch=500) as queue,
+        calling(broker, "tests-batch", 10.0) as client,
+    ):
         replies = await asyncio.gather(
             *(client.request(queue, "GET", f"/v1/echo?v={n}") for n in range(500))
         )
         assert [r["echo"] for r in replies] == [str(n) for n in range(500)]
         # Nothing is left waiting in the queue.
         await eventually(lambda: _queued_is(broker, queue, 0), 5.0, message="queue drained")
-    finally:
-        await client.stop()
-        await server.stop()
 
 
 async def test_client_survives_a_broker_connection_drop(
@@ -306,19 +315,12 @@ async def test_a_reply_larger_than_a_frame_arrives_whole(
     broker: AbstractRobustConnection, rpc: RpcClient
 ) -> None:
     """A reply over the connection's frame_max (128 KiB by default) goes out as several body
-    frames (shared.rpc.reply_frames) and comes back as one message."""
+    frames (shared.rpc.frames) and comes back as one message."""
 
     async def big(ctx: RpcContext) -> dict[str, Any]:
         return {"blob": "x" * int(ctx.query["size"])}
 
-    router = Router()
-    router.get("/v1/big", big)
-    queue = f"test-rpc.{uuid.uuid4().hex}"
-    server = RpcServer(broker, queue, router)
-    await server.start()
-    try:
+    async with serving(broker, "/v1/big", big) as queue:
         for size in (0, 131_000, 400_000):
             reply = await rpc.request(queue, "GET", f"/v1/big?size={size}")
             assert reply == {"blob": "x" * size}
-    finally:
-        await server.stop()
