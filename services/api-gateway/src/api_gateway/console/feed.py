@@ -108,8 +108,14 @@ class EventFeed:
         except Exception:  # the broker is away; the next watcher or drop decides again
             log.warning("console_feed_unbind_failed", exc_info=True)
 
+    async def settled(self) -> None:
+        """Return once the binding changes already started (an unbind after the last
+        watcher left) are done; stop() waits for them before closing the channel."""
+        await asyncio.gather(*self._pending, return_exceptions=True)
+
     async def stop(self) -> None:
         await self.close_watchers()
+        await self.settled()
         if self._channel is not None and not self._channel.is_closed:
             with contextlib.suppress(Exception):
                 await self._channel.close()
