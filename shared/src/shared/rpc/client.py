@@ -222,15 +222,12 @@ class RpcClient:
         returned.add_done_callback(functools.partial(self._returned, underlay, tag, reply))
         underlay.confirmations[tag] = returned
         underlay.message_id_delivery_tag[message_id] = tag
-        frame = ChannelFrame(payload=frames, should_close=False)
         try:
-            underlay.write_queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            try:
-                await underlay.write_queue.put(frame)
-            except BaseException:
-                self._forget(underlay, tag, message_id)
-                raise
+            # Returns at once unless the writer is that far behind (a bounded queue).
+            await underlay.write_queue.put(ChannelFrame(payload=frames, should_close=False))
+        except BaseException:  # cancelled while waiting for room: never sent
+            self._forget(underlay, tag, message_id)
+            raise
         return tag
 
     @staticmethod

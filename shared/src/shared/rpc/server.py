@@ -15,7 +15,6 @@ the new channel.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any, cast
 
@@ -149,8 +148,5 @@ class RpcServer:
             frames += ack_frame(channel.number, message.delivery_tag)
         if not frames or channel.is_closed:
             return  # a closed channel: the broker redelivers the request to another consumer
-        frame = ChannelFrame(payload=frames, should_close=False)
-        try:
-            channel.write_queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            await channel.write_queue.put(frame)
+        # Returns at once unless the writer is that far behind (a bounded queue).
+        await channel.write_queue.put(ChannelFrame(payload=frames, should_close=False))

@@ -88,16 +88,22 @@ class ProviderRepository:
             return row, True
         return await self.get(provider_id), False
 
+    async def _driver(self) -> Any:
+        """The asyncpg connection under the plain SQLAlchemy connection this repository
+        was given (the raw statements here skip SQLAlchemy's execute and result layers)."""
+        assert isinstance(self._session, AsyncConnection)
+        driver = (await self._session.get_raw_connection()).driver_connection
+        assert driver is not None
+        return driver
+
     async def insert_announced(
         self, values: dict[str, Any], event_id: str, event_type: str, payload: dict[str, Any]
     ) -> RowMapping | None:
         """Insert the provider (`values`: every column of CREATE_COLUMNS) and its event's
         outbox row in one statement, on a plain connection; None when the id exists."""
-        assert isinstance(self._session, AsyncConnection)
         if set(values) != set(CREATE_COLUMNS):
             raise ValueError(f"create needs exactly {sorted(CREATE_COLUMNS)}, got {sorted(values)}")
-        driver = (await self._session.get_raw_connection()).driver_connection
-        assert driver is not None
+        driver = await self._driver()
         args = [
             dumps_json(values[c]) if isinstance(providers.c[c].type, JSONB) else values[c]
             for c in CREATE_COLUMNS
@@ -112,18 +118,14 @@ class ProviderRepository:
             # A read by id on a plain connection: straight to asyncpg on the pooled one.
             # SQLAlchemy's execute/result layers were over a fifth of its CPU; the row is
             # the same (asyncpg record, JSONB decoded by the codec SQLAlchemy installed).
-            driver = (await self._session.get_raw_connection()).driver_connection
-            assert driver is not None
-            record = await driver.fetchrow(_BY_ID_SQL, provider_id)
+            record = await (await self._driver()).fetchrow(_BY_ID_SQL, provider_id)
             return cast(RowMapping | None, record)
         result = await self._session.execute(_BY_ID, {"provider_id": provider_id})
         return result.mappings().first()
 
     async def find_many(self, provider_ids: list[str]) -> dict[str, RowMapping]:
         """The rows with these ids (deleted ones too), by id; on a plain connection."""
-        assert isinstance(self._session, AsyncConnection)
-        driver = (await self._session.get_raw_connection()).driver_connection
-        assert driver is not None
+        driver = await self._driver()
         found: dict[str, RowMapping] = {}
         for start in range(0, len(provider_ids), _MAX_BATCH):
             chunk = provider_ids[start : start + _MAX_BATCH]
