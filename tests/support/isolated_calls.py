@@ -12,6 +12,7 @@ import aiohttp
 from shared.sip.testing.udp_peers import SilentPeer, fast_response
 
 from tests.support.calls import request_json as call
+from tests.support.gateway_env import login
 from tests.support.isolated_stack import ISOLATED_ADMIN_PASSWORD, cli_account
 from tests.support.polling import eventually
 
@@ -23,12 +24,6 @@ CALLER_ID = "+14155551234"
 class Customer:
     customer_id: str
     headers: dict[str, str]
-
-
-async def login(http: aiohttp.ClientSession, username: str, password: str) -> dict[str, str]:
-    async with http.post("/auth/login", json={"username": username, "password": password}) as r:
-        assert r.status == 200, await r.text()
-        return {"Authorization": f"Bearer {(await r.json())['token']}"}
 
 
 async def operator(http: aiohttp.ClientSession) -> dict[str, str]:
